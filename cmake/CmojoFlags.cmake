@@ -1,0 +1,22 @@
+# Warning and sanitizer flags shared by every target of the project.
+add_compile_options(-Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes
+                    -Wshadow -Wvla -Werror)
+add_compile_definitions(_GNU_SOURCE)
+
+set(CMOJO_SAN_FLAGS "")
+if(CMOJO_ASAN)
+  list(APPEND CMOJO_SAN_FLAGS -fsanitize=address)
+endif()
+if(CMOJO_UBSAN)
+  list(APPEND CMOJO_SAN_FLAGS -fsanitize=undefined -fno-sanitize-recover=undefined)
+endif()
+if(CMOJO_TSAN)
+  if(CMOJO_ASAN)
+    message(FATAL_ERROR "CMOJO_TSAN cannot be combined with CMOJO_ASAN")
+  endif()
+  list(APPEND CMOJO_SAN_FLAGS -fsanitize=thread)
+endif()
+if(CMOJO_SAN_FLAGS)
+  add_compile_options(${CMOJO_SAN_FLAGS} -fno-omit-frame-pointer -g)
+  add_link_options(${CMOJO_SAN_FLAGS})
+endif()

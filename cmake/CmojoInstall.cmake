@@ -1,0 +1,26 @@
+# Installs headers, both libraries, cmojo.pc and a CMake package config so that
+# users can find_package(cmojo) or pkg-config --cflags --libs cmojo.
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS cmojo cmojo_static EXPORT cmojoTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(TARGET mojomc)
+  install(TARGETS mojomc EXPORT cmojoTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+install(EXPORT cmojoTargets NAMESPACE cmojo::
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cmojo)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/cmojoConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/cmojoConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cmojo)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmojoConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/cmojoConfig.cmake
+              ${PROJECT_BINARY_DIR}/cmojoConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cmojo)
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/cmojo.pc.in ${PROJECT_BINARY_DIR}/cmojo.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/cmojo.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

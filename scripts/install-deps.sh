@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the build needs beyond gcc, make and cmake, from Debian's
+# packages, when it is missing. Safe to run repeatedly; does nothing when all
+# is present.
+set -euo pipefail
+
+need=()
+pkg-config --exists cmocka 2>/dev/null || need+=(libcmocka-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v clang >/dev/null || need+=(clang)
+[ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.asan-x86_64.a ] ||
+  dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need+=(libclang-rt-14-dev)
+command -v taskset >/dev/null || need+=(util-linux)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${need[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
