@@ -1,0 +1,65 @@
+/* Every limit cmojo enforces, in one place, each with the reason for its value.
+ *
+ * A limit exists so that a peer (or a careless caller) cannot make this process
+ * allocate, map, recurse or queue without bound. Exceeding a limit fails the
+ * one message, call or connection involved with a named result code
+ * (normally MOJO_RESULT_RESOURCE_EXHAUSTED for creation requests and a bad
+ * message for peer input); it never aborts the process.
+ *
+ * Rules for this file: values are plain integer constants usable in #if and
+ * static assertions; each comes with a comment saying why it was chosen and,
+ * where it mirrors Chromium's Mojo, where Mojo sets it. Layers add their own
+ * limits here rather than defining private ones. */
+#ifndef CMOJO_SRC_CM_LIMITS_H_
+#define CMOJO_SRC_CM_LIMITS_H_
+
+/* Largest shared memory region that MojoCreateSharedBuffer (and hence the data
+ * pipe ring buffers built on it) may create, and that a wrapped or received
+ * region may claim to be: 1 GiB. This is Mojo's default
+ * Configuration::max_shared_memory_num_bytes. It also keeps every region size
+ * below INT_MAX and far below SIZE_MAX on 32-bit targets, so sizes and
+ * in-region offsets can be converted to size_t/off_t without overflow checks
+ * beyond the one against this limit. */
+#define CM_MAX_SHARED_MEMORY_BYTES (1024ull * 1024ull * 1024ull)
+
+/* Largest message payload, in bytes: 256 MiB. Mojo's default
+ * Configuration::max_message_num_bytes. Applies to the bytes of one user
+ * message, whether written locally or received from a peer; a peer's frame
+ * claiming more is rejected before anything is allocated for it. */
+#define CM_MAX_MESSAGE_BYTES (256ull * 1024ull * 1024ull)
+
+/* Largest number of Mojo handles attached to one message through the C API:
+ * 1,048,576. Mojo core's kMaxHandlesPerMessage, described there as a generous
+ * limit that is cheap to enforce; it bounds the handle arrays the core
+ * allocates for one MojoAppendMessageData/MojoGetMessageData call. */
+#define CM_MAX_HANDLES_PER_MESSAGE (1024u * 1024u)
+
+/* Largest number of OS handles (file descriptors) one transport frame may
+ * carry: 253. This is Linux's SCM_MAX_FD, the most fds one sendmsg() can pass
+ * in SCM_RIGHTS, and equals Mojo's kMaxAttachedHandles for channel messages.
+ * A received frame announcing more is a protocol violation by the peer. */
+#define CM_MAX_OS_HANDLES_PER_FRAME 253u
+
+/* Deepest nesting of structs, arrays, maps and unions the bindings validator
+ * follows in one message: 200, Mojo's kMaxRecursionDepth. A message nested
+ * deeper is rejected (validation error VALIDATION_ERROR_MAX_RECURSION_DEPTH)
+ * rather than risking the stack of the validating thread. */
+#define CM_MAX_NESTING_DEPTH 200u
+
+/* Most handles open at once in one process: 16,777,216 (2^24). The handle
+ * table is an array indexed by handle; this caps it at a few hundred MiB in
+ * the worst case, where Mojo relies on running out of memory instead. An
+ * application that needs more has a leak. Creating a handle past it fails
+ * with MOJO_RESULT_RESOURCE_EXHAUSTED. */
+#define CM_MAX_HANDLES (16u * 1024u * 1024u)
+
+/* Largest data pipe capacity MojoCreateDataPipe accepts: the shared memory
+ * limit above, because the ring buffer of a data pipe is one shared memory
+ * region (mapped by both ends, sent along when an end moves to another
+ * process). Mojo rejects larger capacities the same way, when it fails to
+ * allocate the region; asking for more gives MOJO_RESULT_RESOURCE_EXHAUSTED. A
+ * ring sized by a peer (a data pipe end received from another process) is
+ * held to the same bound before anything is mapped. */
+#define CM_MAX_DATA_PIPE_CAPACITY_BYTES CM_MAX_SHARED_MEMORY_BYTES
+
+#endif /* CMOJO_SRC_CM_LIMITS_H_ */
