@@ -1,0 +1,168 @@
+#include "core/core.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/handle_table.h"
+#include "mojo/public/c/system/functions.h"
+#include "platform/platform.h"
+
+enum { CORE_NONE = 0, CORE_LOADED = 1, CORE_READY = 2 };
+
+static struct {
+  atomic_int state;
+  pthread_mutex_t init_lock;
+  cm_node *node;
+  MojoInitializeFlags flags;
+} core = {.init_lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Striped locks guarding port user data (see core.h). */
+#define OBSERVER_STRIPES 64
+static pthread_mutex_t observer_locks[OBSERVER_STRIPES] = {
+    [0 ... OBSERVER_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_mutex_t *observer_lock(const cm_port_ref *port) {
+  uintptr_t p = (uintptr_t)port->port;
+  return &observer_locks[(p >> 6) % OBSERVER_STRIPES];
+}
+
+bool cm_core_is_initialized(void) {
+  return atomic_load_explicit(&core.state, memory_order_acquire) == CORE_READY;
+}
+
+cm_node *cm_core_node(void) {
+  return core.node;
+}
+
+void cm_core_observe_port(const cm_port_ref *port, cm_dispatcher *d) {
+  cm_dispatcher_ref(d);
+  pthread_mutex_t *lock = observer_lock(port);
+  pthread_mutex_lock(lock);
+  cm_dispatcher *old = cm_port_get_user_data(port);
+  cm_port_set_user_data(port, d);
+  pthread_mutex_unlock(lock);
+  if (old) cm_dispatcher_unref(old);
+}
+
+void cm_core_unobserve_port(const cm_port_ref *port) {
+  pthread_mutex_t *lock = observer_lock(port);
+  pthread_mutex_lock(lock);
+  cm_dispatcher *old = cm_port_get_user_data(port);
+  cm_port_set_user_data(port, NULL);
+  pthread_mutex_unlock(lock);
+  if (old) cm_dispatcher_unref(old);
+}
+
+MojoResult cm_core_pipe_result(MojoResult r) {
+  switch (r) {
+    case MOJO_RESULT_OK:
+    case MOJO_RESULT_SHOULD_WAIT:
+    case MOJO_RESULT_FAILED_PRECONDITION:
+    case MOJO_RESULT_RESOURCE_EXHAUSTED:
+      return r;
+    default:
+      /* Unknown port, wrong state, sending a pipe's own end or its peer. */
+      return MOJO_RESULT_INVALID_ARGUMENT;
+  }
+}
+
+/* ---- Node delegate ------------------------------------------------------ */
+
+static void on_forward_event(void *context, const cm_node_name *to, cm_event *ev) {
+  (void)context;
+  (void)to;
+  /* Only one node exists until the node controller of Core II connects
+   * processes; an event for another node has nowhere to go. */
+  cm_event_destroy(ev);
+}
+
+static void on_broadcast_event(void *context, cm_event *ev) {
+  (void)context;
+  cm_event_destroy(ev);
+}
+
+static void on_port_status_changed(void *context, const cm_port_ref *port) {
+  (void)context;
+  pthread_mutex_t *lock = observer_lock(port);
+  pthread_mutex_lock(lock);
+  cm_dispatcher *d = cm_port_get_user_data(port);
+  if (d) cm_dispatcher_ref(d);
+  pthread_mutex_unlock(lock);
+  if (!d) return;
+
+  cm_request_context rc;
+  cm_request_context_begin(&rc, MOJO_TRAP_EVENT_FLAG_WITHIN_API_CALL);
+  if (d->ops->on_port_status) d->ops->on_port_status(d, port);
+  cm_request_context_end(&rc);
+  cm_dispatcher_unref(d);
+}
+
+static MojoResult load_locked(void) {
+  cm_node_name name;
+  cm_name_random(&name);
+  cm_node_delegate delegate = {
+      .context = NULL,
+      .forward_event = on_forward_event,
+      .broadcast_event = on_broadcast_event,
+      .port_status_changed = on_port_status_changed,
+  };
+  MojoResult rv = cm_node_create(&name, &delegate, &core.node);
+  return rv == MOJO_RESULT_OK ? rv : MOJO_RESULT_RESOURCE_EXHAUSTED;
+}
+
+/* ---- API ---------------------------------------------------------------- */
+
+MojoResult MojoInitialize(const struct MojoInitializeOptions *options) {
+  MojoInitializeFlags flags = MOJO_INITIALIZE_FLAG_NONE;
+  if (options) {
+    /* Fields past struct_size are absent; flags must at least be there. */
+    if (options->struct_size < 8) return MOJO_RESULT_INVALID_ARGUMENT;
+    flags = options->flags;
+  }
+  MojoResult rv = MOJO_RESULT_OK;
+  pthread_mutex_lock(&core.init_lock);
+  int state = atomic_load(&core.state);
+  if (state == CORE_READY) {
+    rv = MOJO_RESULT_FAILED_PRECONDITION;
+  } else if ((flags & MOJO_INITIALIZE_FLAG_LOAD_ONLY) && state == CORE_LOADED) {
+    rv = MOJO_RESULT_ALREADY_EXISTS;
+  } else {
+    if (state == CORE_NONE) rv = load_locked();
+    if (rv == MOJO_RESULT_OK) {
+      if (flags & MOJO_INITIALIZE_FLAG_LOAD_ONLY) {
+        atomic_store(&core.state, CORE_LOADED);
+      } else {
+        core.flags = flags;
+        atomic_store_explicit(&core.state, CORE_READY, memory_order_release);
+      }
+    }
+  }
+  pthread_mutex_unlock(&core.init_lock);
+  return rv;
+}
+
+MojoTimeTicks MojoGetTimeTicksNow(void) {
+  return cm_platform_time_now();
+}
+
+MojoResult MojoClose(MojoHandle handle) {
+  CM_API_BEGIN(rc);
+  cm_dispatcher *d;
+  MojoResult rv = cm_handles_remove(handle, &d);
+  if (rv != MOJO_RESULT_OK) CM_API_RETURN(rc, rv);
+  cm_dispatcher_close(d, false);
+  cm_dispatcher_unref(d);
+  CM_API_RETURN(rc, MOJO_RESULT_OK);
+}
+
+MojoResult MojoQueryHandleSignalsState(MojoHandle handle, MojoHandleSignalsState *signals_state) {
+  CM_API_BEGIN(rc);
+  cm_dispatcher *d = cm_handles_get(handle);
+  if (!d || !signals_state) {
+    if (d) cm_dispatcher_unref(d);
+    CM_API_RETURN(rc, MOJO_RESULT_INVALID_ARGUMENT);
+  }
+  MojoResult rv = cm_dispatcher_query_signals(d, signals_state);
+  cm_dispatcher_unref(d);
+  CM_API_RETURN(rc, rv);
+}

@@ -1,0 +1,82 @@
+/* message: the object behind a MojoMessageHandle.
+ *
+ * A message is in one of three forms:
+ *   - empty: just created;
+ *   - context: an opaque in-process value with an optional serializer and
+ *     destructor (lazy serialization: the serializer runs only if the
+ *     message must become bytes);
+ *   - serialized: a payload buffer plus attached dispatchers (the objects
+ *     behind the handles given to MojoAppendMessageData), complete once
+ *     committed.
+ * Within one process a message moves from the writer's port to the reader's
+ * as the same object: no copy, no serialization.
+ *
+ * Ownership of attached dispatchers: the message holds one reference on
+ * each. Until the message is written, the dispatchers own their ports and
+ * destroying the message closes them. Once it is handed to the ports layer
+ * (`sent`), the ports travel inside the event and belong to the ports layer
+ * until a reader takes the message out and rebinds each dispatcher to its new
+ * local ports (cm_message_rebind).
+ */
+#ifndef CMOJO_CORE_MESSAGE_H_
+#define CMOJO_CORE_MESSAGE_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/dispatcher.h"
+#include "mojo/public/c/system/message_pipe.h"
+#include "ports/ports.h"
+
+/* Small payloads live inside the message object itself, so a short message
+ * costs one allocation. */
+#define CM_MESSAGE_INLINE_BYTES 128
+
+typedef struct cm_message {
+  uintptr_t context;
+  MojoMessageContextSerializer serializer;
+  MojoMessageContextDestructor destructor;
+
+  bool serialized; /* has a payload buffer (maybe empty) */
+  bool committed;
+  bool unlimited_size;
+  bool handles_taken; /* MojoGetMessageData moved the handles out */
+  bool sent;          /* handed to the ports layer; see header comment */
+
+  uint8_t *payload;
+  uint32_t payload_size;
+  uint32_t payload_capacity;
+
+  cm_dispatcher **dispatchers;
+  uint32_t num_dispatchers;
+  uint32_t dispatcher_capacity;
+
+  uint8_t inline_payload[CM_MESSAGE_INLINE_BYTES] __attribute__((aligned(16)));
+} cm_message;
+
+static inline cm_message *cm_message_from_handle(MojoMessageHandle h) {
+  return (cm_message *)h;
+}
+
+/* Payload operations handed to the ports layer with each message event. */
+extern const cm_payload_ops cm_message_payload_ops;
+
+void cm_message_destroy(cm_message *m);
+
+/* Runs a context message's serializer (MojoSerializeMessage semantics). */
+MojoResult cm_message_serialize(cm_message *m);
+
+/* True if the message can be written: it has a context or committed data.
+ * NOT_FOUND otherwise (nothing to send), INVALID_ARGUMENT if it has data that
+ * was never committed. */
+MojoResult cm_message_check_sendable(const cm_message *m);
+
+/* Number of ports the attached dispatchers carry, and their names. */
+size_t cm_message_num_ports(const cm_message *m);
+void cm_message_get_ports(const cm_message *m, cm_port_name *out);
+
+/* After a read: binds the attached dispatchers to their new local ports
+ * (`names`, as many as cm_message_num_ports()). */
+void cm_message_rebind(cm_message *m, const cm_port_name *names);
+
+#endif /* CMOJO_CORE_MESSAGE_H_ */
