@@ -57,9 +57,9 @@
  * limit above, because the ring buffer of a data pipe is one shared memory
  * region (mapped by both ends, sent along when an end moves to another
  * process). Mojo rejects larger capacities the same way, when it fails to
- * allocate the region; asking for more gives MOJO_RESULT_RESOURCE_EXHAUSTED. A
- * ring sized by a peer (a data pipe end received from another process) is
- * held to the same bound before anything is mapped. */
+ * allocate the region; asking for more gives MOJO_RESULT_RESOURCE_EXHAUSTED.
+ * A ring size received from a peer (once data pipe ends cross processes) is
+ * to be checked against the same bound before anything is mapped. */
 #define CM_MAX_DATA_PIPE_CAPACITY_BYTES CM_MAX_SHARED_MEMORY_BYTES
 
 #endif /* CMOJO_SRC_CM_LIMITS_H_ */

@@ -1,0 +1,413 @@
+/* Data pipes: what both ends share (dispatcher plumbing, the control
+ * channel, ring copies) and MojoCreateDataPipe(). See data_pipe.h. */
+#include "core/data_pipe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_limits.h"
+#include "core/core.h"
+#include "core/handle_table.h"
+#include "core/message.h"
+#include "mojo/public/c/system/data_pipe.h"
+
+#define CONTROL_MESSAGE_BYTES 8u
+
+static bool is_producer(const cm_data_pipe_end *e) {
+  return e->base.ops->type == CM_DISPATCHER_DATA_PIPE_PRODUCER;
+}
+
+/* ---- Ring --------------------------------------------------------------- */
+
+void cm_data_pipe_copy_out(const cm_data_pipe_end *e, uint32_t offset, void *dst, uint32_t n) {
+  const uint8_t *ring = e->ring.base;
+  uint32_t first = e->capacity - offset < n ? e->capacity - offset : n;
+  memcpy(dst, ring + offset, first);
+  if (n > first)
+    memcpy((uint8_t *)dst + first, ring, n - first);
+}
+
+void cm_data_pipe_copy_in(cm_data_pipe_end *e, uint32_t offset, const void *src, uint32_t n) {
+  uint8_t *ring = e->ring.base;
+  uint32_t first = e->capacity - offset < n ? e->capacity - offset : n;
+  memcpy(ring + offset, src, first);
+  if (n > first)
+    memcpy(ring, (const uint8_t *)src + first, n - first);
+}
+
+/* ---- Control messages --------------------------------------------------- */
+
+static void put_le32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Control messages are ordinary committed message objects, so that once
+ * ends live in other processes they cross the node channel like any user
+ * message. */
+void cm_data_pipe_send(const cm_port_ref *port, uint32_t command, uint32_t num_bytes) {
+  MojoMessageHandle h;
+  void *buf = NULL;
+  struct MojoAppendMessageDataOptions commit = {sizeof(commit),
+                                                MOJO_APPEND_MESSAGE_DATA_FLAG_COMMIT_SIZE};
+  if (MojoCreateMessage(NULL, &h) != MOJO_RESULT_OK)
+    return;
+  if (MojoAppendMessageData(h, CONTROL_MESSAGE_BYTES, NULL, 0, &commit, &buf, NULL) !=
+      MOJO_RESULT_OK) {
+    MojoDestroyMessage(h);
+    return;
+  }
+  put_le32(buf, command);
+  put_le32((uint8_t *)buf + 4, num_bytes);
+  cm_event *ev = cm_event_user_message_create(cm_message_from_handle(h), &cm_message_payload_ops,
+                                              CONTROL_MESSAGE_BYTES, 0);
+  if (ev)
+    (void)cm_node_send_user_message(cm_core_node(), port, ev);
+}
+
+/* Ports a message carries belong to whoever took the message out; a
+ * control message has no business carrying any, so they are closed. */
+static void close_carried_ports(cm_event *ev) {
+  cm_port_name *names = cm_event_ports(ev);
+  for (size_t i = 0; i < cm_event_num_ports(ev); i++) {
+    cm_port_ref ref;
+    if (cm_node_get_port(cm_core_node(), &names[i], &ref) != MOJO_RESULT_OK)
+      continue;
+    cm_node_close_port(cm_core_node(), &ref);
+    cm_port_ref_release(&ref);
+  }
+}
+
+/* Reads a control message. False if it is malformed in any way. */
+static bool parse_control(cm_event *ev, uint32_t *command, uint32_t *num_bytes) {
+  const cm_message *m = cm_event_payload(ev);
+  bool ok = cm_event_num_ports(ev) == 0 && m && m->serialized && m->committed &&
+            m->num_dispatchers == 0 && m->payload_size == CONTROL_MESSAGE_BYTES;
+  if (ok) {
+    *command = get_le32(m->payload);
+    *num_bytes = get_le32(m->payload + 4);
+  }
+  close_carried_ports(ev);
+  return ok;
+}
+
+/* Applies one control message to the end's view. Lock held. False (and the
+ * peer is then treated as closed) when the peer broke the protocol: wrong
+ * command, a count that is not whole elements, or one that claims more than
+ * could be outstanding (more data than free space was ever offered, or more
+ * bytes read than were ever written). */
+static bool apply_control_locked(cm_data_pipe_end *e, bool ok, uint32_t command,
+                                 uint32_t num_bytes) {
+  uint32_t expected = is_producer(e) ? CM_DATA_PIPE_DATA_WAS_READ : CM_DATA_PIPE_DATA_WAS_WRITTEN;
+  if (!ok || command != expected || num_bytes % e->element_num_bytes != 0 ||
+      num_bytes > e->capacity - e->count) {
+    e->broken = true;
+    e->peer_closed = true;
+    return false;
+  }
+  e->count += num_bytes;
+  if (num_bytes && !is_producer(e))
+    e->new_data = true;
+  return true;
+}
+
+/* Takes every queued control message off `port` (no lock held). */
+static void take_messages(cm_data_pipe_end *e, const cm_port_ref *port) {
+  for (;;) {
+    cm_event *ev = NULL;
+    if (cm_node_get_message(cm_core_node(), port, &ev) != MOJO_RESULT_OK)
+      return;
+    uint32_t command = 0, num_bytes = 0;
+    bool ok = parse_control(ev, &command, &num_bytes);
+    cm_event_destroy(ev);
+    pthread_mutex_lock(&e->base.lock);
+    ok = !e->broken && apply_control_locked(e, ok, command, num_bytes);
+    pthread_mutex_unlock(&e->base.lock);
+    if (!ok)
+      return;
+  }
+}
+
+/* Closure and locality, from the port. Only the draining thread calls this,
+ * with the queue just emptied, so "no more messages will come" means every
+ * count the peer sent has been applied. Lock held. */
+static void update_peer_locked(cm_data_pipe_end *e) {
+  cm_port_status st;
+  if (cm_node_get_status(cm_core_node(), &e->port, &st) != MOJO_RESULT_OK) {
+    e->peer_closed = true;
+    return;
+  }
+  e->peer_remote = st.peer_remote;
+  if (!st.receiving_messages)
+    e->peer_closed = true;
+}
+
+/* Brings the end's view up to date with its control port. One thread at a
+ * time drains; a request that comes in meanwhile makes it go round again. */
+static void drain(cm_data_pipe_end *e) {
+  cm_dispatcher *d = &e->base;
+  pthread_mutex_lock(&d->lock);
+  if (e->draining) {
+    e->drain_again = true;
+    pthread_mutex_unlock(&d->lock);
+    return;
+  }
+  e->draining = true;
+  do {
+    e->drain_again = false;
+    if (d->closed || e->transferred || e->broken)
+      break;
+    cm_port_ref port;
+    cm_port_ref_copy(&port, &e->port);
+    pthread_mutex_unlock(&d->lock);
+    take_messages(e, &port);
+    cm_port_ref_release(&port);
+    pthread_mutex_lock(&d->lock);
+  } while (e->drain_again);
+  if (!d->closed && !e->transferred && !e->broken)
+    update_peer_locked(e);
+  e->draining = false;
+  if (!d->in_transit && !e->transferred)
+    cm_dispatcher_notify_locked(d);
+  pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- Dispatcher ops ----------------------------------------------------- */
+
+static void end_close(cm_dispatcher *d, bool in_transit_sent) {
+  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+  pthread_mutex_lock(&d->lock);
+  bool owns_port = !e->transferred && !in_transit_sent;
+  e->transferred = true;
+  cm_platform_mapping ring = e->ring;
+  cm_platform_shm_region *region = e->ring_region;
+  memset(&e->ring, 0, sizeof(e->ring));
+  e->ring_region = NULL;
+  pthread_mutex_unlock(&d->lock);
+  cm_core_unobserve_port(&e->port);
+  /* After this end's last control message, so the peer hears of the
+   * closure only once it has counted everything sent before it. */
+  if (owns_port)
+    cm_node_close_port(cm_core_node(), &e->port);
+  cm_platform_shm_unmap(&ring);
+  cm_platform_shm_destroy(region);
+}
+
+static void end_destroy(cm_dispatcher *d) {
+  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+  /* Ends dropped before they were ever closed (a failed creation) still
+   * hold their ring. */
+  cm_platform_shm_unmap(&e->ring);
+  cm_platform_shm_destroy(e->ring_region);
+  cm_port_ref_release(&e->port);
+  free(e);
+}
+
+static MojoResult end_begin_transit(cm_dispatcher *d) {
+  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+  if (e->transferred)
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  return e->in_two_phase ? MOJO_RESULT_BUSY : MOJO_RESULT_OK;
+}
+
+static size_t end_num_ports(cm_dispatcher *d) {
+  (void)d;
+  return 1;
+}
+
+static void end_get_ports(cm_dispatcher *d, cm_port_name *out) {
+  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+  pthread_mutex_lock(&d->lock);
+  out[0] = e->port.name;
+  e->transferred = true;
+  pthread_mutex_unlock(&d->lock);
+  cm_core_unobserve_port(&e->port);
+}
+
+static bool end_rebind_ports(cm_dispatcher *d, const cm_port_name *names) {
+  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+  cm_port_ref ref;
+  if (cm_node_get_port(cm_core_node(), &names[0], &ref) != MOJO_RESULT_OK)
+    return false;
+  pthread_mutex_lock(&d->lock);
+  cm_port_ref old = e->port;
+  e->port = ref;
+  e->transferred = false;
+  pthread_mutex_unlock(&d->lock);
+  cm_port_ref_release(&old);
+  cm_core_observe_port(&e->port, d);
+  /* Counts that reached the port while it travelled raised no status
+   * change for this end: take them now. */
+  drain(e);
+  return true;
+}
+
+static void end_on_port_status(cm_dispatcher *d, const cm_port_ref *port) {
+  (void)port;
+  drain(cm_data_pipe_end_from(d));
+}
+
+const cm_dispatcher_ops cm_data_pipe_producer_ops = {
+    .type = CM_DISPATCHER_DATA_PIPE_PRODUCER,
+    .close = end_close,
+    .destroy = end_destroy,
+    .signals = cm_data_pipe_producer_signals,
+    .begin_transit = end_begin_transit,
+    .num_ports = end_num_ports,
+    .get_ports = end_get_ports,
+    .rebind_ports = end_rebind_ports,
+    .on_port_status = end_on_port_status,
+};
+
+const cm_dispatcher_ops cm_data_pipe_consumer_ops = {
+    .type = CM_DISPATCHER_DATA_PIPE_CONSUMER,
+    .close = end_close,
+    .destroy = end_destroy,
+    .signals = cm_data_pipe_consumer_signals,
+    .begin_transit = end_begin_transit,
+    .num_ports = end_num_ports,
+    .get_ports = end_get_ports,
+    .rebind_ports = end_rebind_ports,
+    .on_port_status = end_on_port_status,
+};
+
+/* ---- Shared helpers for the API files ----------------------------------- */
+
+cm_data_pipe_end *cm_data_pipe_get(MojoHandle h, cm_dispatcher_type type) {
+  cm_dispatcher *d = cm_handles_get(h);
+  if (d && cm_dispatcher_get_type(d) != type) {
+    cm_dispatcher_unref(d);
+    d = NULL;
+  }
+  return d ? cm_data_pipe_end_from(d) : NULL;
+}
+
+bool cm_data_pipe_lock_usable(cm_data_pipe_end *e) {
+  pthread_mutex_lock(&e->base.lock);
+  if (!e->base.closed && !e->base.in_transit && !e->transferred && e->ring.base)
+    return true;
+  pthread_mutex_unlock(&e->base.lock);
+  return false;
+}
+
+/* ---- Creation ----------------------------------------------------------- */
+
+/* Validated MojoCreateDataPipeOptions: fields beyond struct_size take their
+ * defaults (functions.h). */
+static MojoResult parse_options(const struct MojoCreateDataPipeOptions *o, uint32_t *element,
+                                uint32_t *capacity) {
+  uint32_t flags = 0, el = 1, cap = 0;
+  if (o) {
+    if (o->struct_size < 8)
+      return MOJO_RESULT_INVALID_ARGUMENT;
+    flags = o->flags;
+    if (o->struct_size >= 12)
+      el = o->element_num_bytes;
+    if (o->struct_size >= 16)
+      cap = o->capacity_num_bytes;
+  }
+  if (el == 0)
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  if (cap == 0) {
+    cap = CM_DATA_PIPE_DEFAULT_CAPACITY_BYTES / el * el;
+    if (cap == 0)
+      cap = el;
+  } else if (cap % el != 0) {
+    return MOJO_RESULT_INVALID_ARGUMENT; /* includes capacity below one element */
+  }
+  if (flags != MOJO_CREATE_DATA_PIPE_FLAG_NONE)
+    return MOJO_RESULT_UNIMPLEMENTED;
+  if (cap > CM_MAX_DATA_PIPE_CAPACITY_BYTES)
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  *element = el;
+  *capacity = cap;
+  return MOJO_RESULT_OK;
+}
+
+/* A new end over `region` (taken over, even on failure) and `port` (the
+ * reference is taken over on success only), with its ring mapped. */
+static cm_data_pipe_end *end_new(const cm_dispatcher_ops *ops, uint32_t element, uint32_t capacity,
+                                 cm_platform_shm_region *region, const cm_port_ref *port) {
+  cm_data_pipe_end *e = calloc(1, sizeof(*e));
+  if (!e) {
+    cm_platform_shm_destroy(region);
+    return NULL;
+  }
+  cm_dispatcher_init(&e->base, ops);
+  e->element_num_bytes = element;
+  e->capacity = capacity;
+  e->ring_region = region;
+  e->count = ops == &cm_data_pipe_producer_ops ? capacity : 0;
+  if (cm_platform_shm_map(region, 0, capacity, &e->ring) != MOJO_RESULT_OK) {
+    cm_dispatcher_unref(&e->base);
+    return NULL;
+  }
+  e->port = *port;
+  return e;
+}
+
+/* The ring region, and a second region object for the same memory (each
+ * end owns one). Both end up UNSAFE: two writable handles. */
+static MojoResult create_rings(uint32_t capacity, cm_platform_shm_region **a,
+                               cm_platform_shm_region **b) {
+  if (cm_platform_shm_create(capacity, a) != MOJO_RESULT_OK)
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  if (cm_platform_shm_duplicate(*a, false, b) != MOJO_RESULT_OK) {
+    cm_platform_shm_destroy(*a);
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  }
+  return MOJO_RESULT_OK;
+}
+
+static MojoResult create_pipe(uint32_t element, uint32_t capacity, MojoHandle out[2]) {
+  cm_platform_shm_region *ra, *rb;
+  cm_port_ref pa, pb;
+  if (create_rings(capacity, &ra, &rb) != MOJO_RESULT_OK)
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  if (cm_node_create_port_pair(cm_core_node(), &pa, &pb) != MOJO_RESULT_OK) {
+    cm_platform_shm_destroy(ra);
+    cm_platform_shm_destroy(rb);
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  }
+  cm_data_pipe_end *p = end_new(&cm_data_pipe_producer_ops, element, capacity, ra, &pa);
+  cm_data_pipe_end *c = end_new(&cm_data_pipe_consumer_ops, element, capacity, rb, &pb);
+  cm_dispatcher *ds[2] = {p ? &p->base : NULL, c ? &c->base : NULL};
+  if (p && c && cm_handles_add_many(ds, 2, out) == MOJO_RESULT_OK) {
+    cm_core_observe_port(&p->port, &p->base);
+    cm_core_observe_port(&c->port, &c->base);
+    return MOJO_RESULT_OK;
+  }
+  cm_node_close_port(cm_core_node(), &pa);
+  cm_node_close_port(cm_core_node(), &pb);
+  if (p)
+    cm_dispatcher_unref(&p->base);
+  else
+    cm_port_ref_release(&pa);
+  if (c)
+    cm_dispatcher_unref(&c->base);
+  else
+    cm_port_ref_release(&pb);
+  return MOJO_RESULT_RESOURCE_EXHAUSTED;
+}
+
+MojoResult MojoCreateDataPipe(const struct MojoCreateDataPipeOptions *options,
+                              MojoHandle *data_pipe_producer_handle,
+                              MojoHandle *data_pipe_consumer_handle) {
+  CM_API_BEGIN(rc);
+  uint32_t element, capacity;
+  if (!data_pipe_producer_handle || !data_pipe_consumer_handle)
+    CM_API_RETURN(rc, MOJO_RESULT_INVALID_ARGUMENT);
+  MojoResult rv = parse_options(options, &element, &capacity);
+  MojoHandle h[2];
+  if (rv == MOJO_RESULT_OK)
+    rv = create_pipe(element, capacity, h);
+  if (rv == MOJO_RESULT_OK) {
+    *data_pipe_producer_handle = h[0];
+    *data_pipe_consumer_handle = h[1];
+  }
+  CM_API_RETURN(rc, rv);
+}

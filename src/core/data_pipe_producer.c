@@ -1,0 +1,160 @@
+/* Data pipe producer: its signals and the write side of the API
+ * (MojoWriteData, MojoBeginWriteData, MojoEndWriteData). See data_pipe.h. */
+#include "core/core.h"
+#include "core/data_pipe.h"
+#include "mojo/public/c/system/data_pipe.h"
+
+MojoHandleSignalsState cm_data_pipe_producer_signals(cm_dispatcher *d) {
+  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+  MojoHandleSignalsState s = {0, 0};
+  if (d->closed || e->transferred)
+    return s;
+  if (!e->peer_closed) {
+    if (!e->in_two_phase && e->count > 0)
+      s.satisfied_signals |= MOJO_HANDLE_SIGNAL_WRITABLE;
+    if (e->peer_remote)
+      s.satisfied_signals |= MOJO_HANDLE_SIGNAL_PEER_REMOTE;
+    s.satisfiable_signals |= MOJO_HANDLE_SIGNAL_WRITABLE | MOJO_HANDLE_SIGNAL_PEER_REMOTE;
+  } else {
+    s.satisfied_signals |= MOJO_HANDLE_SIGNAL_PEER_CLOSED;
+  }
+  s.satisfiable_signals |= MOJO_HANDLE_SIGNAL_PEER_CLOSED;
+  return s;
+}
+
+static cm_data_pipe_end *get_producer(MojoHandle h) {
+  return cm_data_pipe_get(h, CM_DISPATCHER_DATA_PIPE_PRODUCER);
+}
+
+/* Marks `n` bytes at the write offset as written (lock held) and hands
+ * back the port to announce them on once the lock is dropped. */
+static void commit_locked(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
+  e->offset = (uint32_t)(((uint64_t)e->offset + n) % e->capacity);
+  e->count -= n;
+  cm_port_ref_copy(port, &e->port);
+}
+
+/* Ends the lock of a successful write: signals, then the announcement. */
+static void finish_write(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
+  cm_dispatcher_notify_locked(&e->base);
+  pthread_mutex_unlock(&e->base.lock);
+  if (n)
+    cm_data_pipe_send(port, CM_DATA_PIPE_DATA_WAS_WRITTEN, n);
+  cm_port_ref_release(port);
+}
+
+static MojoResult write_data(cm_data_pipe_end *e, const void *elements, uint32_t *num_bytes,
+                             MojoWriteDataFlags flags) {
+  if (!cm_data_pipe_lock_usable(e))
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  MojoResult rv = MOJO_RESULT_OK;
+  uint32_t n = *num_bytes;
+  if (e->in_two_phase)
+    rv = MOJO_RESULT_BUSY;
+  else if (e->peer_closed)
+    rv = MOJO_RESULT_FAILED_PRECONDITION;
+  else if (n == 0)
+    rv = MOJO_RESULT_OK;
+  else if ((flags & MOJO_WRITE_DATA_FLAG_ALL_OR_NONE) && n > e->count)
+    rv = MOJO_RESULT_OUT_OF_RANGE; /* waiting for WRITABLE may never make room */
+  else if (e->count == 0)
+    rv = MOJO_RESULT_SHOULD_WAIT;
+  if (rv != MOJO_RESULT_OK || n == 0) {
+    pthread_mutex_unlock(&e->base.lock);
+    return rv;
+  }
+  if (n > e->count)
+    n = e->count; /* whole elements: both are multiples */
+  cm_data_pipe_copy_in(e, e->offset, elements, n);
+  cm_port_ref port;
+  commit_locked(e, n, &port);
+  *num_bytes = n;
+  finish_write(e, n, &port);
+  return MOJO_RESULT_OK;
+}
+
+MojoResult MojoWriteData(MojoHandle data_pipe_producer_handle, const void *elements,
+                         uint32_t *num_bytes, const struct MojoWriteDataOptions *options) {
+  CM_API_BEGIN(rc);
+  cm_data_pipe_end *e = get_producer(data_pipe_producer_handle);
+  MojoResult rv = MOJO_RESULT_INVALID_ARGUMENT;
+  if (e && num_bytes && CM_OPTIONS_OK(options) && *num_bytes % e->element_num_bytes == 0 &&
+      (elements || *num_bytes == 0))
+    rv = write_data(e, elements, num_bytes, options ? options->flags : 0);
+  if (e)
+    cm_dispatcher_unref(&e->base);
+  CM_API_RETURN(rc, rv);
+}
+
+static MojoResult begin_write(cm_data_pipe_end *e, MojoBeginWriteDataFlags flags, void **buffer,
+                              uint32_t *buffer_num_bytes) {
+  if (!cm_data_pipe_lock_usable(e))
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  /* The buffer offered is the free space up to the end of the ring. */
+  uint32_t room = e->capacity - e->offset;
+  if (room > e->count)
+    room = e->count;
+  MojoResult rv = MOJO_RESULT_OK;
+  if (e->in_two_phase)
+    rv = MOJO_RESULT_BUSY;
+  else if (e->peer_closed)
+    rv = MOJO_RESULT_FAILED_PRECONDITION;
+  else if ((flags & MOJO_BEGIN_WRITE_DATA_FLAG_ALL_OR_NONE) && *buffer_num_bytes > room)
+    rv = MOJO_RESULT_OUT_OF_RANGE;
+  else if (room == 0)
+    rv = MOJO_RESULT_SHOULD_WAIT;
+  if (rv == MOJO_RESULT_OK) {
+    e->in_two_phase = true;
+    e->two_phase = room;
+    *buffer = (uint8_t *)e->ring.base + e->offset;
+    *buffer_num_bytes = room;
+    cm_dispatcher_notify_locked(&e->base); /* no longer WRITABLE */
+  }
+  pthread_mutex_unlock(&e->base.lock);
+  return rv;
+}
+
+MojoResult MojoBeginWriteData(MojoHandle data_pipe_producer_handle,
+                              const struct MojoBeginWriteDataOptions *options, void **buffer,
+                              uint32_t *buffer_num_bytes) {
+  CM_API_BEGIN(rc);
+  cm_data_pipe_end *e = get_producer(data_pipe_producer_handle);
+  MojoResult rv = MOJO_RESULT_INVALID_ARGUMENT;
+  if (e && buffer && buffer_num_bytes && CM_OPTIONS_OK(options))
+    rv = begin_write(e, options ? options->flags : 0, buffer, buffer_num_bytes);
+  if (e)
+    cm_dispatcher_unref(&e->base);
+  CM_API_RETURN(rc, rv);
+}
+
+static MojoResult end_write(cm_data_pipe_end *e, uint32_t n) {
+  if (!cm_data_pipe_lock_usable(e))
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  if (!e->in_two_phase) {
+    pthread_mutex_unlock(&e->base.lock);
+    return MOJO_RESULT_FAILED_PRECONDITION;
+  }
+  /* Over whatever the result; a closed consumer does not fail it. */
+  e->in_two_phase = false;
+  if (n > e->two_phase || n % e->element_num_bytes != 0) {
+    cm_dispatcher_notify_locked(&e->base);
+    pthread_mutex_unlock(&e->base.lock);
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  }
+  cm_port_ref port;
+  commit_locked(e, n, &port);
+  finish_write(e, n, &port);
+  return MOJO_RESULT_OK;
+}
+
+MojoResult MojoEndWriteData(MojoHandle data_pipe_producer_handle, uint32_t num_bytes_written,
+                            const struct MojoEndWriteDataOptions *options) {
+  CM_API_BEGIN(rc);
+  cm_data_pipe_end *e = get_producer(data_pipe_producer_handle);
+  MojoResult rv = MOJO_RESULT_INVALID_ARGUMENT;
+  if (e && CM_OPTIONS_OK(options))
+    rv = end_write(e, num_bytes_written);
+  if (e)
+    cm_dispatcher_unref(&e->base);
+  CM_API_RETURN(rc, rv);
+}
