@@ -22,5 +22,6 @@ install(FILES ${PROJECT_BINARY_DIR}/cmojoConfig.cmake
               ${PROJECT_BINARY_DIR}/cmojoConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cmojo)
 
+file(RELATIVE_PATH CMOJO_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/cmojo.pc.in ${PROJECT_BINARY_DIR}/cmojo.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/cmojo.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
