@@ -9,6 +9,7 @@ void cm_dispatcher_init(cm_dispatcher *d, const cm_dispatcher_ops *ops) {
   d->closed = false;
   d->in_transit = false;
   d->triggers = NULL;
+  atomic_init(&d->watched, false);
 }
 
 void cm_dispatcher_ref(cm_dispatcher *d) {
@@ -53,6 +54,7 @@ void cm_dispatcher_notify_locked(cm_dispatcher *d) {
 }
 
 void cm_dispatcher_notify(cm_dispatcher *d) {
+  if (!atomic_load(&d->watched)) return;
   pthread_mutex_lock(&d->lock);
   cm_dispatcher_notify_locked(d);
   pthread_mutex_unlock(&d->lock);

@@ -89,6 +89,10 @@ struct cm_dispatcher {
   bool closed;
   bool in_transit;
   cm_trigger *triggers; /* doubly linked through cm_trigger's d_prev/d_next */
+  /* Mirrors triggers != NULL so that hot paths can skip computing signals
+   * nobody watches without taking the lock. Written under lock, read
+   * anywhere (a trigger added concurrently reads the state itself). */
+  atomic_bool watched;
 };
 
 void cm_dispatcher_init(cm_dispatcher *d, const cm_dispatcher_ops *ops);
@@ -108,7 +112,8 @@ MojoResult cm_dispatcher_query_signals(cm_dispatcher *d, MojoHandleSignalsState 
 
 /* Tell every trigger the current signals. d->lock must be held. */
 void cm_dispatcher_notify_locked(cm_dispatcher *d);
-/* Same, taking the lock. */
+/* Same, taking the lock; does nothing (and takes no lock) when no trigger
+ * watches `d`. */
 void cm_dispatcher_notify(cm_dispatcher *d);
 
 /* Signals helpers. */

@@ -12,10 +12,14 @@
 
 typedef struct message_pipe {
   cm_dispatcher base;
+  /* Fixed for the life of the dispatcher, except when a transfer lands it on
+   * a port of another name (rebind, while no handle names it): API calls use
+   * it without copying, as their dispatcher reference keeps it alive. */
   cm_port_ref port;
-  /* Under base.lock. */
-  bool transferred; /* the port was handed to the ports layer in a message */
-  uint64_t quota[NUM_QUOTA_TYPES];
+  /* The port was handed to the ports layer in a message. Written under
+   * base.lock, read without it on the write/read paths. */
+  atomic_bool transferred;
+  uint64_t quota[NUM_QUOTA_TYPES]; /* under base.lock */
 } message_pipe;
 
 static message_pipe *as_pipe(cm_dispatcher *d) {
@@ -35,7 +39,7 @@ static MojoHandleSignalsState pipe_signals(cm_dispatcher *d) {
   message_pipe *p = as_pipe(d);
   MojoHandleSignalsState s = {0, 0};
   cm_port_status st;
-  if (d->closed || p->transferred ||
+  if (d->closed || atomic_load(&p->transferred) ||
       cm_node_get_status(cm_core_node(), &p->port, &st) != MOJO_RESULT_OK)
     return s;
   if (st.has_messages) {
@@ -59,8 +63,8 @@ static MojoHandleSignalsState pipe_signals(cm_dispatcher *d) {
 static void pipe_close(cm_dispatcher *d, bool in_transit_sent) {
   message_pipe *p = as_pipe(d);
   pthread_mutex_lock(&d->lock);
-  bool owns_port = !p->transferred && !in_transit_sent;
-  p->transferred = true;
+  bool owns_port = !atomic_load(&p->transferred) && !in_transit_sent;
+  atomic_store(&p->transferred, true);
   pthread_mutex_unlock(&d->lock);
   cm_core_unobserve_port(&p->port);
   if (owns_port) cm_node_close_port(cm_core_node(), &p->port);
@@ -73,7 +77,7 @@ static void pipe_destroy(cm_dispatcher *d) {
 }
 
 static MojoResult pipe_begin_transit(cm_dispatcher *d) {
-  return as_pipe(d)->transferred ? MOJO_RESULT_INVALID_ARGUMENT : MOJO_RESULT_OK;
+  return atomic_load(&as_pipe(d)->transferred) ? MOJO_RESULT_INVALID_ARGUMENT : MOJO_RESULT_OK;
 }
 
 static size_t pipe_num_ports(cm_dispatcher *d) {
@@ -85,7 +89,7 @@ static void pipe_get_ports(cm_dispatcher *d, cm_port_name *out) {
   message_pipe *p = as_pipe(d);
   pthread_mutex_lock(&d->lock);
   out[0] = p->port.name;
-  p->transferred = true;
+  atomic_store(&p->transferred, true);
   pthread_mutex_unlock(&d->lock);
   cm_core_unobserve_port(&p->port);
 }
@@ -93,11 +97,17 @@ static void pipe_get_ports(cm_dispatcher *d, cm_port_name *out) {
 static bool pipe_rebind_ports(cm_dispatcher *d, const cm_port_name *names) {
   message_pipe *p = as_pipe(d);
   cm_port_ref ref;
+  if (cm_name_equal(&names[0], &p->port.name)) {
+    /* Moved within this node: the same port, still ours. */
+    atomic_store(&p->transferred, false);
+    cm_core_observe_port(&p->port, d);
+    return true;
+  }
   if (cm_node_get_port(cm_core_node(), &names[0], &ref) != MOJO_RESULT_OK) return false;
   pthread_mutex_lock(&d->lock);
   cm_port_ref old = p->port;
   p->port = ref;
-  p->transferred = false;
+  atomic_store(&p->transferred, false);
   pthread_mutex_unlock(&d->lock);
   cm_port_ref_release(&old);
   cm_core_observe_port(&p->port, d);
@@ -106,8 +116,9 @@ static bool pipe_rebind_ports(cm_dispatcher *d, const cm_port_name *names) {
 
 static void pipe_on_port_status(cm_dispatcher *d, const cm_port_ref *port) {
   (void)port;
+  if (!atomic_load(&d->watched)) return; /* nobody to tell */
   pthread_mutex_lock(&d->lock);
-  if (!as_pipe(d)->transferred && !d->in_transit) cm_dispatcher_notify_locked(d);
+  if (!atomic_load(&as_pipe(d)->transferred) && !d->in_transit) cm_dispatcher_notify_locked(d);
   pthread_mutex_unlock(&d->lock);
 }
 
@@ -132,14 +143,12 @@ static message_pipe *pipe_new(const cm_port_ref *port) {
   return p;
 }
 
-/* Copies the port out of an open, untransferred pipe. */
-static MojoResult pipe_port(cm_dispatcher *d, cm_port_ref *out) {
-  MojoResult rv = MOJO_RESULT_OK;
-  pthread_mutex_lock(&d->lock);
-  if (d->closed || as_pipe(d)->transferred) rv = MOJO_RESULT_INVALID_ARGUMENT;
-  else cm_port_ref_copy(out, &as_pipe(d)->port);
-  pthread_mutex_unlock(&d->lock);
-  return rv;
+/* The port of an untransferred pipe, used without a copy (see the struct);
+ * NULL once it was given away. A close racing with the caller is caught by
+ * the ports layer, which refuses a closed port. */
+static const cm_port_ref *pipe_port(cm_dispatcher *d) {
+  message_pipe *p = as_pipe(d);
+  return atomic_load(&p->transferred) ? NULL : &p->port;
 }
 
 static cm_dispatcher *get_pipe(MojoHandle h) {
@@ -183,8 +192,8 @@ MojoResult MojoCreateMessagePipe(const struct MojoCreateMessagePipeOptions *opti
 }
 
 static MojoResult write_message(cm_dispatcher *d, cm_message *m) {
-  cm_port_ref port;
-  if (pipe_port(d, &port) != MOJO_RESULT_OK) {
+  const cm_port_ref *port = pipe_port(d);
+  if (!port) {
     cm_message_destroy(m);
     return MOJO_RESULT_INVALID_ARGUMENT;
   }
@@ -197,12 +206,9 @@ static MojoResult write_message(cm_dispatcher *d, cm_message *m) {
      * send succeeds or not (see ports.h). */
     cm_message_get_ports(m, cm_event_ports(ev));
     m->sent = true;
-    rv = cm_core_pipe_result(cm_node_send_user_message(cm_core_node(), &port, ev));
+    rv = cm_core_pipe_result(cm_node_send_user_message(cm_core_node(), port, ev));
   }
-  cm_port_ref_release(&port);
-  if (rv == MOJO_RESULT_OK && as_pipe(d)->quota[MOJO_QUOTA_TYPE_UNREAD_MESSAGE_COUNT] !=
-                                  MOJO_QUOTA_LIMIT_NONE)
-    cm_dispatcher_notify(d); /* the unread count grew */
+  if (rv == MOJO_RESULT_OK) cm_dispatcher_notify(d); /* e.g. the unread count grew */
   return rv;
 }
 
@@ -225,11 +231,10 @@ MojoResult MojoWriteMessage(MojoHandle message_pipe_handle, MojoMessageHandle me
 }
 
 static MojoResult read_message(cm_dispatcher *d, MojoMessageHandle *out) {
-  cm_port_ref port;
-  if (pipe_port(d, &port) != MOJO_RESULT_OK) return MOJO_RESULT_INVALID_ARGUMENT;
+  const cm_port_ref *port = pipe_port(d);
+  if (!port) return MOJO_RESULT_INVALID_ARGUMENT;
   cm_event *ev = NULL;
-  MojoResult rv = cm_core_pipe_result(cm_node_get_message(cm_core_node(), &port, &ev));
-  cm_port_ref_release(&port);
+  MojoResult rv = cm_core_pipe_result(cm_node_get_message(cm_core_node(), port, &ev));
   if (rv != MOJO_RESULT_OK) return rv;
 
   cm_message *m = cm_event_take_payload(ev);
@@ -255,7 +260,7 @@ MojoResult MojoReadMessage(MojoHandle message_pipe_handle,
 /* Closes a pipe dispatcher whose port was given away (fused). */
 static void close_transferred(cm_dispatcher *d) {
   pthread_mutex_lock(&d->lock);
-  as_pipe(d)->transferred = true;
+  atomic_store(&as_pipe(d)->transferred, true);
   pthread_mutex_unlock(&d->lock);
   cm_dispatcher_close(d, true);
   cm_dispatcher_unref(d);
@@ -295,8 +300,8 @@ MojoResult MojoFuseMessagePipes(MojoHandle handle0, MojoHandle handle1,
 static MojoResult set_quota(cm_dispatcher *d, MojoQuotaType type, uint64_t limit) {
   message_pipe *p = as_pipe(d);
   if (type >= NUM_QUOTA_TYPES) return MOJO_RESULT_INVALID_ARGUMENT;
-  cm_port_ref port;
-  if (pipe_port(d, &port) != MOJO_RESULT_OK) return MOJO_RESULT_INVALID_ARGUMENT;
+  const cm_port_ref *port = pipe_port(d);
+  if (!port) return MOJO_RESULT_INVALID_ARGUMENT;
   pthread_mutex_lock(&d->lock);
   p->quota[type] = limit;
   pthread_mutex_unlock(&d->lock);
@@ -304,9 +309,8 @@ static MojoResult set_quota(cm_dispatcher *d, MojoQuotaType type, uint64_t limit
     /* Ask for a read ack every half limit, so acks keep pace with a sender
      * that stays within the limit. */
     uint64_t interval = limit == MOJO_QUOTA_LIMIT_NONE ? 0 : limit / 2 + 1;
-    cm_node_set_acknowledge_request_interval(cm_core_node(), &port, interval);
+    cm_node_set_acknowledge_request_interval(cm_core_node(), port, interval);
   }
-  cm_port_ref_release(&port);
   cm_dispatcher_notify(d);
   return MOJO_RESULT_OK;
 }
@@ -328,7 +332,7 @@ static MojoResult query_quota(cm_dispatcher *d, MojoQuotaType type, uint64_t *li
   MojoResult rv = MOJO_RESULT_INVALID_ARGUMENT;
   cm_port_status st;
   pthread_mutex_lock(&d->lock);
-  if (!d->closed && !p->transferred &&
+  if (!d->closed && !atomic_load(&p->transferred) &&
       cm_node_get_status(cm_core_node(), &p->port, &st) == MOJO_RESULT_OK) {
     uint64_t used = type == MOJO_QUOTA_TYPE_RECEIVE_QUEUE_LENGTH       ? st.queued_message_count
                     : type == MOJO_QUOTA_TYPE_RECEIVE_QUEUE_MEMORY_SIZE ? st.queued_num_bytes

@@ -5,7 +5,11 @@
 
 #include "core/trap.h"
 
-static _Thread_local cm_request_context *current_context;
+/* initial-exec: a plain %fs-relative load instead of a __tls_get_addr call
+ * on every API call; the variable is tiny, so even a dlopen()ed libcmojo
+ * fits in the static TLS surplus glibc keeps for that. */
+static _Thread_local cm_request_context *current_context
+    __attribute__((tls_model("initial-exec")));
 
 void cm_request_context_begin(cm_request_context *rc, MojoTrapEventFlags flags) {
   rc->outermost = current_context == NULL;

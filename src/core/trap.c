@@ -82,6 +82,7 @@ static void dispatcher_list_remove(cm_trigger *t) {
     if (t->d_next) t->d_next->d_prev = t->d_prev;
     t->d_prev = t->d_next = NULL;
     t->linked = false;
+    atomic_store(&d->watched, d->triggers != NULL);
   }
   pthread_mutex_unlock(&d->lock);
   if (was_linked) cm_trigger_unref(t);
@@ -119,6 +120,7 @@ void cm_trigger_notify_all_locked(cm_trigger *list, const MojoHandleSignalsState
 cm_trigger *cm_trigger_take_all_locked(cm_dispatcher *d) {
   cm_trigger *list = d->triggers;
   d->triggers = NULL;
+  atomic_store(&d->watched, false);
   for (cm_trigger *t = list; t; t = t->d_next) t->linked = false;
   return list;
 }
@@ -159,7 +161,7 @@ typedef struct invoke_frame {
   cm_pending_event *deferred;
 } invoke_frame;
 
-static _Thread_local invoke_frame *running_frames;
+static _Thread_local invoke_frame *running_frames __attribute__((tls_model("initial-exec")));
 
 static bool defer_if_running(cm_trigger *t, MojoResult result,
                              const MojoHandleSignalsState *state) {
@@ -312,6 +314,7 @@ MojoResult cm_trap_add_trigger(cm_dispatcher *td, cm_dispatcher *d, MojoHandleSi
       t->d_next = d->triggers;
       if (d->triggers) d->triggers->d_prev = t;
       d->triggers = t;
+      atomic_store(&d->watched, true);
       MojoHandleSignalsState s = d->ops->signals(d);
       trigger_notify_locked(t, &s);
     }
