@@ -86,6 +86,11 @@ static void on_port_status_changed(void *context, const cm_port_ref *port) {
   pthread_mutex_t *lock = observer_lock(port);
   pthread_mutex_lock(lock);
   cm_dispatcher *d = cm_port_get_user_data(port);
+  /* A change nobody watches needs no work on a message pipe (the common
+   * case: most handles are read when the application gets to it). The
+   * port's reference keeps d alive while the stripe lock is held. A trigger
+   * added right after this check reads the state itself. */
+  if (d && d->ops->port_status_only_when_watched && !atomic_load(&d->watched)) d = NULL;
   if (d) cm_dispatcher_ref(d);
   pthread_mutex_unlock(lock);
   if (!d) return;

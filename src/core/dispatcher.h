@@ -79,6 +79,10 @@ typedef struct cm_dispatcher_ops {
   /* A port the object observes (cm_core_observe_port) changed status.
    * Called with no lock held, inside a request context. */
   void (*on_port_status)(cm_dispatcher *d, const cm_port_ref *port);
+  /* on_port_status only matters while a trigger watches the object (true
+   * for message pipes, whose state lives in the port; false for data pipe
+   * ends, which must drain their control messages on every change). */
+  bool port_status_only_when_watched;
 } cm_dispatcher_ops;
 
 struct cm_dispatcher {

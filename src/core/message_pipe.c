@@ -132,6 +132,7 @@ static const cm_dispatcher_ops pipe_ops = {
     .get_ports = pipe_get_ports,
     .rebind_ports = pipe_rebind_ports,
     .on_port_status = pipe_on_port_status,
+    .port_status_only_when_watched = true,
 };
 
 static message_pipe *pipe_new(const cm_port_ref *port) {
