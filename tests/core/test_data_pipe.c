@@ -20,46 +20,6 @@
 
 /* ---- Fixtures and helpers ----------------------------------------------- */
 
-/* Shared memory mappings of this process: lines of /proc/self/maps naming
- * a memfd. Counting only these (rather than every mapping) keeps the check
- * exact under sanitizers, whose allocators map memory as they please. */
-static int count_shm_mappings(void) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  if (!f)
-    return -1;
-  char line[512];
-  int n = 0;
-  while (fgets(line, sizeof(line), f))
-    if (strstr(line, "/memfd:"))
-      n++;
-  fclose(f);
-  return n;
-}
-
-struct baseline {
-  int fds;
-  int maps;
-};
-
-static int setup_counts(void **state) {
-  static struct baseline b;
-  b.fds = cm_test_count_open_fds();
-  b.maps = count_shm_mappings();
-  *state = &b;
-  return 0;
-}
-
-static int teardown_counts(void **state) {
-  const struct baseline *b = *state;
-  int fds = cm_test_count_open_fds(), maps = count_shm_mappings();
-  if (fds != b->fds || maps != b->maps) {
-    print_error("leak: fds %d -> %d, shared memory mappings %d -> %d\n", b->fds, fds, b->maps,
-                maps);
-    return -1;
-  }
-  return 0;
-}
-
 static void create_pipe(uint32_t element, uint32_t capacity, MojoHandle *p, MojoHandle *c) {
   struct MojoCreateDataPipeOptions o = {sizeof(o), 0, element, capacity};
   assert_int_equal(MojoCreateDataPipe(&o, p, c), P);
@@ -734,7 +694,7 @@ static int group_setup(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup_counts, teardown_counts)
+#define T(f) cmocka_unit_test_setup_teardown(f, cm_test_setup_resources, cm_test_teardown_resources)
       T(test_create_options),
       T(test_write_read_basic),
       T(test_element_size),

@@ -24,46 +24,6 @@
 #define SIG_NEW MOJO_HANDLE_SIGNAL_NEW_DATA_READABLE
 #define SIG_REMOTE MOJO_HANDLE_SIGNAL_PEER_REMOTE
 
-/* Shared memory mappings of this process: lines of /proc/self/maps naming
- * a memfd. Counting only these (rather than every mapping) keeps the check
- * exact under sanitizers, whose allocators map memory as they please. */
-static int count_shm_mappings(void) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  if (!f)
-    return -1;
-  char line[512];
-  int n = 0;
-  while (fgets(line, sizeof(line), f))
-    if (strstr(line, "/memfd:"))
-      n++;
-  fclose(f);
-  return n;
-}
-
-struct baseline {
-  int fds;
-  int maps;
-};
-
-static int setup_counts(void **state) {
-  static struct baseline b;
-  b.fds = cm_test_count_open_fds();
-  b.maps = count_shm_mappings();
-  *state = &b;
-  return 0;
-}
-
-static int teardown_counts(void **state) {
-  const struct baseline *b = *state;
-  int fds = cm_test_count_open_fds(), maps = count_shm_mappings();
-  if (fds != b->fds || maps != b->maps) {
-    print_error("leak: fds %d -> %d, shared memory mappings %d -> %d\n", b->fds, fds, b->maps,
-                maps);
-    return -1;
-  }
-  return 0;
-}
-
 static void create_pipe(uint32_t element, uint32_t capacity, MojoHandle *p, MojoHandle *c) {
   struct MojoCreateDataPipeOptions o = {sizeof(o), 0, element, capacity};
   assert_int_equal(MojoCreateDataPipe(&o, p, c), P);
@@ -235,10 +195,10 @@ static int group_setup(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_bad_control_messages, setup_counts, teardown_counts),
-      cmocka_unit_test_setup_teardown(test_good_forged_counts, setup_counts, teardown_counts),
-      cmocka_unit_test_setup_teardown(test_control_message_carrying_a_port, setup_counts,
-                                      teardown_counts),
+      cmocka_unit_test_setup_teardown(test_bad_control_messages, cm_test_setup_resources, cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_good_forged_counts, cm_test_setup_resources, cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_control_message_carrying_a_port, cm_test_setup_resources,
+                                      cm_test_teardown_resources),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -17,46 +17,6 @@
 
 #define P MOJO_RESULT_OK
 
-/* Shared memory mappings of this process: lines of /proc/self/maps naming
- * a memfd. Counting only these (rather than every mapping) keeps the check
- * exact under sanitizers, whose allocators map memory as they please. */
-static int count_shm_mappings(void) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  if (!f)
-    return -1;
-  char line[512];
-  int n = 0;
-  while (fgets(line, sizeof(line), f))
-    if (strstr(line, "/memfd:"))
-      n++;
-  fclose(f);
-  return n;
-}
-
-struct baseline {
-  int fds;
-  int maps;
-};
-
-static int setup_counts(void **state) {
-  static struct baseline b;
-  b.fds = cm_test_count_open_fds();
-  b.maps = count_shm_mappings();
-  *state = &b;
-  return 0;
-}
-
-static int teardown_counts(void **state) {
-  const struct baseline *b = *state;
-  int fds = cm_test_count_open_fds(), maps = count_shm_mappings();
-  if (fds != b->fds || maps != b->maps) {
-    print_error("leak: fds %d -> %d, shared memory mappings %d -> %d\n", b->fds, fds, b->maps,
-                maps);
-    return -1;
-  }
-  return 0;
-}
-
 static MojoHandle create(uint64_t size) {
   MojoHandle h = MOJO_HANDLE_INVALID;
   assert_int_equal(MojoCreateSharedBuffer(size, NULL, &h), P);
@@ -338,7 +298,7 @@ static int group_setup(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup_counts, teardown_counts)
+#define T(f) cmocka_unit_test_setup_teardown(f, cm_test_setup_resources, cm_test_teardown_resources)
       T(test_create_and_info),    T(test_map_unmap),           T(test_many_mappings),
       T(test_duplicate_writable), T(test_duplicate_read_only), T(test_transfer),
 #undef T

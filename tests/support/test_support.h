@@ -17,6 +17,17 @@ int cm_test_count_open_fds(void);
 /* Number of memory mappings of this process (lines of /proc/self/maps). */
 int cm_test_count_mappings(void);
 
+/* Number of shared memory mappings of this process (lines of
+ * /proc/self/maps naming a memfd). Counting only these, rather than every
+ * mapping, keeps the check exact under sanitizers, whose allocators map
+ * memory as they please. */
+int cm_test_count_shm_mappings(void);
+
+/* cmocka setup/teardown pair that fails a test which leaves more (or fewer)
+ * open fds or shared memory mappings than it found. */
+int cm_test_setup_resources(void **state);
+int cm_test_teardown_resources(void **state);
+
 /* A seed for randomized tests: CMOJO_TEST_SEED from the environment when set,
  * else `fallback`. Tests print the seed they use so a failure can be replayed. */
 uint64_t cm_test_seed(uint64_t fallback);
