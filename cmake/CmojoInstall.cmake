@@ -10,6 +10,9 @@ install(TARGETS cmojo cmojo_static EXPORT cmojoTargets
 if(TARGET mojomc)
   install(TARGETS mojomc EXPORT cmojoTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+if(TARGET cmojo-validate)
+  install(TARGETS cmojo-validate EXPORT cmojoTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(EXPORT cmojoTargets NAMESPACE cmojo::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cmojo)
 
@@ -18,8 +21,10 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/cmojoConfig.cmake.in
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cmojo)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmojoConfigVersion.cmake
   COMPATIBILITY SameMajorVersion)
+# CmojoMojom.cmake: cmojo_mojom_generate(), included by cmojoConfig.cmake.
 install(FILES ${PROJECT_BINARY_DIR}/cmojoConfig.cmake
               ${PROJECT_BINARY_DIR}/cmojoConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/CmojoMojom.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/cmojo)
 
 file(RELATIVE_PATH CMOJO_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)

@@ -10,23 +10,23 @@
 #include <stdint.h>
 
 #include "cmojo/wire.h"
-#include "roundtrip_tables.h"
-#include "validation_tables.h"
+#include "roundtrip.mojom.h"
+#include "validation_routes.h"
 
 #define CM_FUZZ_WIRE_NUM_INTERFACES 5u
 
 static inline const cmojo_wire_interface *cm_fuzz_wire_interface(unsigned index) {
   switch (index % CM_FUZZ_WIRE_NUM_INTERFACES) {
     case 0:
-      return &mojo_test_ConformanceTestInterface;
+      return &mojo_test_ConformanceTestInterface_desc;
     case 1:
-      return &mojo_test_AssociatedConformanceTestInterface;
+      return &mojo_test_AssociatedConformanceTestInterface_desc;
     case 2:
-      return &mojo_test_BoundsCheckTestInterface;
+      return &mojo_test_BoundsCheckTestInterface_desc;
     case 3:
-      return &mojo_test_IntegrationTestInterface;
+      return &mojo_test_IntegrationTestInterface_desc;
     default:
-      return &test_wire_RoundTrip;
+      return &test_wire_RoundTrip_desc;
   }
 }
 

@@ -265,8 +265,8 @@ static void check_command_line(const char *valid) {
   expect(missing, 1, "cannot read", "missing input file");
   const char *directory[] = {scratch, NULL};
   expect(directory, 1, "cannot read", "directory as input");
-  const char *emit[] = {"-o", scratch, valid, NULL};
-  expect(emit, 1, "not implemented", "-o without an emitter");
+  const char *emit[] = {"-o", "/dev/null/out", valid, NULL};
+  expect(emit, 1, "cannot create directory", "-o where no directory can be");
   const char *bad[] = {"--no-such-option", valid, NULL};
   expect(bad, 2, "usage:", "unknown option");
   const char *no_value[] = {valid, "-I", NULL};

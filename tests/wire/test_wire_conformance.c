@@ -9,7 +9,7 @@
 #include "cmojo/wire.h"
 #include "test_support.h"
 #include "validation_input.h"
-#include "validation_tables.h"
+#include "validation_routes.h"
 
 #define CORPUS_DIR CMOJO_SHARED_DIR "/conformance/mojo-validation"
 #define CORPUS_SIZE 120

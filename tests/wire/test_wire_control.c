@@ -5,7 +5,7 @@
 
 #include "cmojo/wire.h"
 #include "cmojo/wire_control.h"
-#include "roundtrip_tables.h"
+#include "roundtrip.mojom.h"
 #include "test_support.h"
 #include "validation_input.h"
 
@@ -39,7 +39,7 @@ static void test_query_version(void **state) {
               "[anchr]qv [u4]8 [u4]0");
   /* A user interface lets it through for the control handler... */
   const cmojo_wire_method *method = run;
-  assert_int_equal(cmojo_wire_validate_message(m.bytes, m.num_bytes, 0, &test_wire_RoundTrip,
+  assert_int_equal(cmojo_wire_validate_message(m.bytes, m.num_bytes, 0, &test_wire_RoundTrip_desc,
                                                CMOJO_WIRE_REQUEST, NULL, &method),
                    CMOJO_WIRE_ERROR_NONE);
   assert_null(method);

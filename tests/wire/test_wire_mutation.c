@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "cmojo/wire.h"
-#include "roundtrip_tables.h"
+#include "roundtrip.mojom.h"
 #include "test_support.h"
-#include "validation_tables.h"
+#include "validation_routes.h"
 
 #define MAX_HANDLES 8
 
@@ -82,8 +82,8 @@ static sample encode_sample(const cmojo_wire_interface *iface, uint32_t name, co
 static size_t make_samples(sample *out) {
   static test_wire_Inner inner = {1, {2, "ab"}};
   static test_wire_U2 u2 = {1, {.str = {1, "z"}}};
-  static test_wire_U u_nested = {U_NESTED, {.nested = &u2}};
-  static test_wire_U u_h = {U_H, {.h = 9}};
+  static test_wire_U u_nested = {test_wire_U_Tag_nested, {.nested = &u2}};
+  static test_wire_U u_h = {test_wire_U_Tag_h, {.h = 9}};
   static test_wire_U *au[] = {&u_h, &u_nested};
   static test_wire_XU xu = {0, {.a = 3}};
   static bool ab[] = {true, false, true};
@@ -112,24 +112,24 @@ static size_t make_samples(sample *out) {
                             .ne = {true, -3},
                             .ane = {2, ane}};
   size_t n = 0;
-  out[n++] = encode_sample(&test_wire_RoundTrip, 0, &v);
+  out[n++] = encode_sample(&test_wire_RoundTrip_desc, 0, &v);
   mojo_test_StructA a = {42};
   mojo_test_StructG g = {.i = 5, .struct_a = &a, .str = {3, "str"}, .b = true};
-  mojo_test_Method11_Params p11 = {&g};
-  out[n++] = encode_sample(&mojo_test_ConformanceTestInterface, 11, &p11);
+  mojo_test_ConformanceTestInterface_Method11_Params p11 = {&g};
+  out[n++] = encode_sample(&mojo_test_ConformanceTestInterface_desc, 11, &p11);
   mojo_test_StructB b = {&a};
   mojo_test_StructB *kb[] = {&b};
   uint8_t vb[] = {1};
-  mojo_test_Method20_Params p20 = {{1, kb, vb}};
-  out[n++] = encode_sample(&mojo_test_ConformanceTestInterface, 20, &p20);
+  mojo_test_ConformanceTestInterface_Method20_Params p20 = {{1, kb, vb}};
+  out[n++] = encode_sample(&mojo_test_ConformanceTestInterface_desc, 20, &p20);
   static uint8_t fixed_a[] = {1, 2, 3};
   static cmojo_array inner_arrays[] = {{3, fixed_a}, {0, NULL}};
   mojo_test_StructF f = {{3, fixed_a}};
-  mojo_test_Method7_Params p7 = {&f, {2, inner_arrays}};
-  out[n++] = encode_sample(&mojo_test_ConformanceTestInterface, 7, &p7);
-  mojo_test_UnionA ua = {MOJO_TEST_UNION_A_STRUCT_A, {.struct_a = &a}};
-  mojo_test_Method18_Params p18 = {&ua};
-  out[n++] = encode_sample(&mojo_test_ConformanceTestInterface, 18, &p18);
+  mojo_test_ConformanceTestInterface_Method7_Params p7 = {&f, {2, inner_arrays}};
+  out[n++] = encode_sample(&mojo_test_ConformanceTestInterface_desc, 7, &p7);
+  mojo_test_UnionA ua = {mojo_test_UnionA_Tag_struct_a, {.struct_a = &a}};
+  mojo_test_ConformanceTestInterface_Method18_Params p18 = {&ua};
+  out[n++] = encode_sample(&mojo_test_ConformanceTestInterface_desc, 18, &p18);
   return n;
 }
 
@@ -223,7 +223,7 @@ static uint8_t *recursive_chain(uint32_t levels, size_t *len) {
 
 static void test_deep_recursion(void **state) {
   (void)state;
-  const cmojo_wire_interface *f = &mojo_test_ConformanceTestInterface;
+  const cmojo_wire_interface *f = &mojo_test_ConformanceTestInterface_desc;
   size_t len;
   /* Params is depth 0; struct k of the chain is depth k: 200 is the limit
    * (a null pointer at depth 201 still counts, as in Mojo). */

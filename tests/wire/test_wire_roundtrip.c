@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cmojo/wire.h"
-#include "roundtrip_tables.h"
+#include "roundtrip.mojom.h"
 #include "test_support.h"
 #include "validation_input.h"
-#include "validation_tables.h"
+#include "validation_routes.h"
 
 static void assert_str(cmojo_array a, const char *s) {
   assert_non_null(a.data);
@@ -24,13 +24,13 @@ static void assert_str(cmojo_array a, const char *s) {
 static test_wire_Inner inner_a = {7, {5, "inner"}};
 static test_wire_Inner inner_b = {-8, {0, ""}};
 static test_wire_U2 u2_str = {1, {.str = {3, "u2s"}}};
-static test_wire_U u_nested = {U_NESTED, {.nested = &u2_str}};
-static test_wire_U au_h = {U_H, {.h = 16}};
-static test_wire_U au_big = {U_BIG, {.big = -1234567890123ll}};
-static test_wire_U au_inner = {U_INNER, {.inner = &inner_a}};
-static test_wire_U au_e = {U_E, {.e = -3}};
-static test_wire_U au_flag = {U_FLAG, {.flag = true}};
-static test_wire_U au_s = {U_S, {.s = {2, "hi"}}};
+static test_wire_U u_nested = {test_wire_U_Tag_nested, {.nested = &u2_str}};
+static test_wire_U au_h = {test_wire_U_Tag_h, {.h = 16}};
+static test_wire_U au_big = {test_wire_U_Tag_big, {.big = -1234567890123ll}};
+static test_wire_U au_inner = {test_wire_U_Tag_inner, {.inner = &inner_a}};
+static test_wire_U au_e = {test_wire_U_Tag_e, {.e = -3}};
+static test_wire_U au_flag = {test_wire_U_Tag_flag, {.flag = true}};
+static test_wire_U au_s = {test_wire_U_Tag_s, {.s = {2, "hi"}}};
 static test_wire_XU xu_b = {1, {.b = {4, "xu-b"}}};
 
 static int16_t a16_data[] = {-1, 2, 0x7fff};
@@ -181,7 +181,7 @@ static void check_objects(const test_wire_Everything *g) {
   assert_null(((test_wire_Inner **)g->mis.values)[1]);
   check_inner(g->inner, &inner_a);
   assert_null(g->ninner);
-  assert_int_equal(g->u->tag, U_NESTED);
+  assert_int_equal(g->u->tag, test_wire_U_Tag_nested);
   assert_int_equal(g->u->value.nested->tag, 1);
   assert_str(g->u->value.nested->value.str, "u2s");
   assert_null(g->nu);
@@ -233,7 +233,7 @@ static void test_everything(void **state) {
   cmojo_wire_header h;
   const cmojo_wire_method *method;
   assert_int_equal(
-      cmojo_wire_validate_message(m.bytes, m.num_bytes, m.num_handles, &test_wire_RoundTrip,
+      cmojo_wire_validate_message(m.bytes, m.num_bytes, m.num_handles, &test_wire_RoundTrip_desc,
                                   CMOJO_WIRE_REQUEST, &h, &method),
       CMOJO_WIRE_ERROR_NONE);
   assert_int_equal(h.version, 2); /* associated ids force v2 */
@@ -295,7 +295,7 @@ static void test_extensible_defaults(void **state) {
   assert_int_equal(p[8 + 48], 2);
   p[8 + 48] = 99;     /* unknown OpenEnum value */
   p[8 + 200 + 4] = 7; /* unknown XU tag */
-  assert_int_equal(cmojo_wire_validate_message(m.bytes, m.num_bytes, 6, &test_wire_RoundTrip,
+  assert_int_equal(cmojo_wire_validate_message(m.bytes, m.num_bytes, 6, &test_wire_RoundTrip_desc,
                                                CMOJO_WIRE_REQUEST, NULL, NULL),
                    CMOJO_WIRE_ERROR_NONE);
   MojoHandle handles[6];
@@ -311,7 +311,7 @@ static void test_extensible_defaults(void **state) {
   cmojo_wire_free(out);
   /* A closed enum is checked: BasicEnum e at 8+36 must be -3, 0, 1 or 10. */
   p[8 + 36] = 2;
-  assert_int_equal(cmojo_wire_validate_message(m.bytes, m.num_bytes, 6, &test_wire_RoundTrip,
+  assert_int_equal(cmojo_wire_validate_message(m.bytes, m.num_bytes, 6, &test_wire_RoundTrip_desc,
                                                CMOJO_WIRE_REQUEST, NULL, NULL),
                    CMOJO_WIRE_ERROR_UNKNOWN_ENUM_VALUE);
   cmojo_wire_message_free(&m);
@@ -351,7 +351,8 @@ static void test_exact_method2(void **state) {
     mojo_test_StructA *p1;
   } params = {&b, &a2};
   cmojo_wire_message m;
-  assert_int_equal(encode(&mojo_test_ConformanceTestInterface, 2, 0, &params, &m), MOJO_RESULT_OK);
+  assert_int_equal(encode(&mojo_test_ConformanceTestInterface_desc, 2, 0, &params, &m),
+                   MOJO_RESULT_OK);
   check_bytes(&m,
               "[u4]24 [u4]0 [u4]0 [u4]2 [u4]0 [u4]0 " /* header v0 */
               "[u4]24 [u4]0 [dist8]b [dist8]a2 "      /* params */
@@ -372,7 +373,7 @@ static void test_exact_headers(void **state) {
                           .trace_nonce = 9,
                           .flags = CMOJO_WIRE_FLAG_EXPECTS_RESPONSE | CMOJO_WIRE_FLAG_IS_SYNC,
                           .request_id = 5};
-  const cmojo_wire_struct *req = mojo_test_BoundsCheckTestInterface.methods[0].request;
+  const cmojo_wire_struct *req = mojo_test_BoundsCheckTestInterface_desc.methods[0].request;
   assert_int_equal(cmojo_wire_encode_message(&in, req, &x, &m), MOJO_RESULT_OK);
   check_bytes(&m,
               "[u4]32 [u4]1 [u4]3 [u4]0 [u4]5 [u4]9 [u8]5 "
@@ -381,7 +382,7 @@ static void test_exact_headers(void **state) {
   /* A creation time makes it v3, payload pointer set, no id array. */
   cmojo_wire_header in3 = {.name = 1, .creation_timeticks_us = 1234};
   assert_int_equal(cmojo_wire_encode_message(
-                       &in3, mojo_test_BoundsCheckTestInterface.methods[1].request, &x, &m),
+                       &in3, mojo_test_BoundsCheckTestInterface_desc.methods[1].request, &x, &m),
                    MOJO_RESULT_OK);
   check_bytes(&m,
               "[u4]56 [u4]3 [u4]0 [u4]1 [u4]0 [u4]0 [u8]0 "
@@ -401,9 +402,9 @@ static void test_exact_headers(void **state) {
 static void test_exact_associated(void **state) {
   (void)state;
   cmojo_pending_associated_remote ars[] = {{4, 14}, {9, 18}};
-  mojo_test_AssocMethod3_Params p = {ARR(ars)};
+  mojo_test_AssociatedConformanceTestInterface_Method3_Params p = {ARR(ars)};
   cmojo_wire_message m;
-  assert_int_equal(encode(&mojo_test_AssociatedConformanceTestInterface, 3, 0, &p, &m),
+  assert_int_equal(encode(&mojo_test_AssociatedConformanceTestInterface_desc, 3, 0, &p, &m),
                    MOJO_RESULT_OK);
   check_bytes(&m,
               "[u4]48 [u4]2 [u4]0 [u4]3 [u4]0 [u4]0 [u8]0 "
@@ -418,9 +419,9 @@ static void test_exact_nullable_arrays(void **state) {
   (void)state;
   cmojo_opt_bool nb[] = {{true, true}, {false, false}, {true, false}};
   cmojo_opt_uint32 nu[] = {{false, 0}, {true, 7}};
-  mojo_test_Method23_Params p = {ARR(nb), ARR(nu)};
+  mojo_test_ConformanceTestInterface_Method23_Params p = {ARR(nb), ARR(nu)};
   cmojo_wire_message m;
-  assert_int_equal(encode(&mojo_test_ConformanceTestInterface, 23, 0, &p, &m), MOJO_RESULT_OK);
+  assert_int_equal(encode(&mojo_test_ConformanceTestInterface_desc, 23, 0, &p, &m), MOJO_RESULT_OK);
   check_bytes(&m,
               "[u4]24 [u4]0 [u4]0 [u4]23 [u4]0 [u4]0 "
               "[u4]24 [u4]0 [dist8]a0 [dist8]a1 "
@@ -568,17 +569,17 @@ static void test_corpus_reencode(void **state) {
       "conformance_mthd24_good"};
   int canonical = 0;
   for (size_t i = 0; i < sizeof(conformance) / sizeof(conformance[0]); i++)
-    roundtrip_vector(conformance[i], &mojo_test_ConformanceTestInterface, CMOJO_WIRE_REQUEST,
+    roundtrip_vector(conformance[i], &mojo_test_ConformanceTestInterface_desc, CMOJO_WIRE_REQUEST,
                      &canonical);
   static const char *const assoc[] = {
       "associated_conformance_mthd0_good", "associated_conformance_mthd1_good",
       "associated_conformance_mthd2_good", "associated_conformance_mthd3_good"};
   for (size_t i = 0; i < 4; i++)
-    roundtrip_vector(assoc[i], &mojo_test_AssociatedConformanceTestInterface, CMOJO_WIRE_REQUEST,
-                     &canonical);
-  roundtrip_vector("integration_intf_rqst_mthd0_good", &mojo_test_IntegrationTestInterface,
+    roundtrip_vector(assoc[i], &mojo_test_AssociatedConformanceTestInterface_desc,
+                     CMOJO_WIRE_REQUEST, &canonical);
+  roundtrip_vector("integration_intf_rqst_mthd0_good", &mojo_test_IntegrationTestInterface_desc,
                    CMOJO_WIRE_REQUEST, &canonical);
-  roundtrip_vector("integration_intf_resp_mthd0_good", &mojo_test_IntegrationTestInterface,
+  roundtrip_vector("integration_intf_resp_mthd0_good", &mojo_test_IntegrationTestInterface_desc,
                    CMOJO_WIRE_RESPONSE, &canonical);
   print_message("%d vectors re-encode to their original bytes\n", canonical);
 }
@@ -588,10 +589,11 @@ static void test_corpus_reencode(void **state) {
 static void test_write_header(void **state) {
   (void)state;
   cmojo_pending_associated_remote ars[] = {{4, 14}, {9, 18}};
-  mojo_test_AssocMethod3_Params p = {ARR(ars)};
+  mojo_test_AssociatedConformanceTestInterface_Method3_Params p = {ARR(ars)};
   uint8_t x = 1;
-  const cmojo_wire_struct *b0 = mojo_test_BoundsCheckTestInterface.methods[0].request;
-  const cmojo_wire_struct *a3 = mojo_test_AssociatedConformanceTestInterface.methods[3].request;
+  const cmojo_wire_struct *b0 = mojo_test_BoundsCheckTestInterface_desc.methods[0].request;
+  const cmojo_wire_struct *a3 =
+      mojo_test_AssociatedConformanceTestInterface_desc.methods[3].request;
   struct {
     cmojo_wire_header in;
     const cmojo_wire_struct *t;
@@ -644,10 +646,10 @@ static void test_old_version_fields(void **state) {
   assert_int_equal(cm_vinput_parse(text, strlen(text), &in, err, sizeof(err)), 0);
   void *out;
   const cmojo_wire_struct *t =
-      cmojo_wire_find_method(&mojo_test_ConformanceTestInterface, 11)->request;
+      cmojo_wire_find_method(&mojo_test_ConformanceTestInterface_desc, 11)->request;
   assert_int_equal(cmojo_wire_decode_message(in.bytes, in.num_bytes, NULL, 0, t, &out, NULL),
                    MOJO_RESULT_OK);
-  mojo_test_StructG *g = ((mojo_test_Method11_Params *)out)->param0;
+  mojo_test_StructG *g = ((mojo_test_ConformanceTestInterface_Method11_Params *)out)->param0;
   assert_int_equal(g->i, -5);
   assert_false(g->b); /* bit set in padding, but b is a v3 field */
   assert_null(g->struct_a);

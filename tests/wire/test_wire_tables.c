@@ -4,9 +4,9 @@
 
 #include "cmojo/wire.h"
 #include "cmojo/wire_control.h"
-#include "roundtrip_tables.h"
+#include "roundtrip.mojom.h"
 #include "test_support.h"
-#include "validation_tables.h"
+#include "validation_routes.h"
 
 #define MAX_SEEN 256
 
@@ -62,11 +62,11 @@ static void visit_struct(walk *w, const cmojo_wire_struct *st) {
 
 static void test_all_tables_consistent(void **state) {
   (void)state;
-  const cmojo_wire_interface *ifaces[] = {&mojo_test_ConformanceTestInterface,
-                                          &mojo_test_BoundsCheckTestInterface,
-                                          &mojo_test_IntegrationTestInterface,
-                                          &mojo_test_AssociatedConformanceTestInterface,
-                                          &test_wire_RoundTrip,
+  const cmojo_wire_interface *ifaces[] = {&mojo_test_ConformanceTestInterface_desc,
+                                          &mojo_test_BoundsCheckTestInterface_desc,
+                                          &mojo_test_IntegrationTestInterface_desc,
+                                          &mojo_test_AssociatedConformanceTestInterface_desc,
+                                          &test_wire_RoundTrip_desc,
                                           &cmojo_wire_interface_control,
                                           &cmojo_wire_pipe_control};
   walk w = {0};

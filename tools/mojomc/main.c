@@ -16,6 +16,7 @@
 #include "contexts.h"
 #include "diag.h"
 #include "dump.h"
+#include "emit_c.h"
 #include "pack.h"
 #include "resolve.h"
 
@@ -116,12 +117,8 @@ int main(int argc, char **argv) {
   ctx.features = (struct mc_feature_set){o.features, o.feature_count};
   struct mc_module **roots = mc_arena_alloc(arena, o.file_count * sizeof *roots);
   bool ok = compile(&ctx, &o, roots);
-  if (ok && o.outdir) {
-    /* The C emitter is the next stage of issue 4; until it exists, say so
-     * rather than pretend that code was written. */
-    mc_error_plain("-o: C code emission is not implemented yet");
-    ok = false;
-  }
+  if (ok && o.outdir)
+    ok = mc_emit_c(&ctx, roots, o.file_count, o.outdir);
   if (ok && o.dump_layout) {
     for (size_t i = 0; i < o.file_count; i++) {
       bool seen = false;
