@@ -9,6 +9,7 @@
 #include "core/core.h"
 #include "core/handle_table.h"
 #include "core/message.h"
+#include "core/trap.h"
 #include "mojo/public/c/system/data_pipe.h"
 
 #define CONTROL_MESSAGE_BYTES 8u
@@ -95,59 +96,102 @@ static bool parse_control(cm_event *ev, uint32_t *command, uint32_t *num_bytes) 
   return ok;
 }
 
-/* Applies one control message to the end's view. Lock held. False (and the
- * peer is then treated as closed) when the peer broke the protocol: wrong
- * command, a count that is not whole elements, or one that claims more than
- * could be outstanding (more data than free space was ever offered, or more
- * bytes read than were ever written). */
-static bool apply_control_locked(cm_data_pipe_end *e, bool ok, uint32_t command,
-                                 uint32_t num_bytes) {
-  uint32_t expected = is_producer(e) ? CM_DATA_PIPE_DATA_WAS_READ : CM_DATA_PIPE_DATA_WAS_WRITTEN;
-  if (!ok || command != expected || num_bytes % e->element_num_bytes != 0 ||
-      num_bytes > e->capacity - e->count) {
-    e->broken = true;
-    e->peer_closed = true;
-    return false;
-  }
-  e->count += num_bytes;
-  if (num_bytes && !is_producer(e))
-    e->new_data = true;
-  return true;
-}
+/* What one pass of a drain took off the control port, before it is applied
+ * to the end's view. Checks that need no state are made as each message is
+ * taken; the bound on the total needs the count (apply_locked). */
+typedef struct control_batch {
+  uint64_t num_bytes; /* sum of the counts taken (64-bit: no wrap) */
+  bool bad;           /* a message broke the protocol; nothing after it taken */
+} control_batch;
 
-/* Takes every queued control message off `port` (no lock held). */
-static void take_messages(cm_data_pipe_end *e, const cm_port_ref *port) {
-  for (;;) {
+/* Takes up to `limit` control messages off `port` (no lock held). A message
+ * is bad when malformed, of the wrong command (a producer only hears
+ * DATA_WAS_READ, a consumer DATA_WAS_WRITTEN) or not whole elements. */
+static void take_messages(const cm_data_pipe_end *e, const cm_port_ref *port, uint32_t limit,
+                          control_batch *b) {
+  uint32_t expected = is_producer(e) ? CM_DATA_PIPE_DATA_WAS_READ : CM_DATA_PIPE_DATA_WAS_WRITTEN;
+  b->num_bytes = 0;
+  b->bad = false;
+  for (uint32_t i = 0; i < limit; i++) {
     cm_event *ev = NULL;
     if (cm_node_get_message(cm_core_node(), port, &ev) != MOJO_RESULT_OK)
       return;
     uint32_t command = 0, num_bytes = 0;
     bool ok = parse_control(ev, &command, &num_bytes);
     cm_event_destroy(ev);
-    pthread_mutex_lock(&e->base.lock);
-    ok = !e->broken && apply_control_locked(e, ok, command, num_bytes);
-    pthread_mutex_unlock(&e->base.lock);
-    if (!ok)
+    if (!ok || command != expected || num_bytes % e->element_num_bytes != 0) {
+      b->bad = true;
       return;
+    }
+    b->num_bytes += num_bytes;
   }
 }
 
-/* Closure and locality, from the port. Only the draining thread calls this,
- * with the queue just emptied, so "no more messages will come" means every
- * count the peer sent has been applied. Lock held. */
-static void update_peer_locked(cm_data_pipe_end *e) {
-  cm_port_status st;
-  if (cm_node_get_status(cm_core_node(), &e->port, &st) != MOJO_RESULT_OK) {
+/* Applies a batch to the end's view. Lock held. A bad message, or counts
+ * that claim more than could be outstanding (more data than free space was
+ * ever offered, or more bytes read than were ever written), mean the peer
+ * broke the protocol: it is treated as closed, for good. Checking the sum is
+ * the same as checking each count in turn, since every prefix sum is below
+ * it. */
+static void apply_locked(cm_data_pipe_end *e, const control_batch *b) {
+  if (b->bad || b->num_bytes > e->capacity - e->count) {
+    e->broken = true;
     e->peer_closed = true;
     return;
+  }
+  e->count += (uint32_t)b->num_bytes;
+  if (b->num_bytes && !is_producer(e))
+    e->new_data = true;
+}
+
+/* Closure and locality, from the port. Only the draining thread calls this,
+ * after applying what it took, so "no more messages will come" means every
+ * count the peer sent has been applied. Lock held (cm_node_get_status never
+ * calls back). Returns whether more messages are waiting. */
+static bool update_peer_locked(cm_data_pipe_end *e, const cm_port_ref *port) {
+  cm_port_status st;
+  if (cm_node_get_status(cm_core_node(), port, &st) != MOJO_RESULT_OK) {
+    e->peer_closed = true;
+    return false;
   }
   e->peer_remote = st.peer_remote;
   if (!st.receiving_messages)
     e->peer_closed = true;
+  return st.has_messages;
+}
+
+/* Tells the triggers the end's signals, unless they are the ones last told
+ * and no trigger may have been given another state since (signals_stale, see
+ * cm_data_pipe_signals_computed). Most control messages change nothing a
+ * trigger sees (e.g. more data for a consumer that is already readable), so
+ * this spares every watching trap's lock on the path of each message. Lock
+ * held. */
+void cm_data_pipe_notify_locked(cm_data_pipe_end *e) {
+  cm_dispatcher *d = &e->base;
+  if (!d->triggers || d->closed)
+    return;
+  MojoHandleSignalsState s = d->ops->signals(d);
+  if (!e->signals_stale && s.satisfied_signals == e->signals_told.satisfied_signals &&
+      s.satisfiable_signals == e->signals_told.satisfiable_signals)
+    return;
+  cm_trigger_notify_all_locked(d->triggers, &s);
+  e->signals_told = s;
+  e->signals_stale = false;
+}
+
+void cm_data_pipe_signals_computed(cm_data_pipe_end *e, const MojoHandleSignalsState *s) {
+  if (s->satisfied_signals != e->signals_told.satisfied_signals ||
+      s->satisfiable_signals != e->signals_told.satisfiable_signals)
+    e->signals_stale = true;
 }
 
 /* Brings the end's view up to date with its control port. One thread at a
- * time drains; a request that comes in meanwhile makes it go round again. */
+ * time drains; a request that comes in meanwhile makes it go round again.
+ * Each pass takes messages with the lock dropped, then applies them and
+ * reads the port's status under the lock. The first pass takes one message,
+ * which is what a status change usually brings: the status read (which the
+ * pass needs anyway) then says whether to go on, which costs less than a
+ * fruitless extra read. */
 static void drain(cm_data_pipe_end *e) {
   cm_dispatcher *d = &e->base;
   pthread_mutex_lock(&d->lock);
@@ -157,22 +201,33 @@ static void drain(cm_data_pipe_end *e) {
     return;
   }
   e->draining = true;
-  do {
+  uint32_t limit = 1;
+  for (;;) {
     e->drain_again = false;
     if (d->closed || e->transferred || e->broken)
       break;
     cm_port_ref port;
     cm_port_ref_copy(&port, &e->port);
     pthread_mutex_unlock(&d->lock);
-    take_messages(e, &port);
-    cm_port_ref_release(&port);
+    control_batch b;
+    take_messages(e, &port, limit, &b);
     pthread_mutex_lock(&d->lock);
-  } while (e->drain_again);
-  if (!d->closed && !e->transferred && !e->broken)
-    update_peer_locked(e);
+    /* What was taken belongs to this end's view even if the end was
+     * closed or sent meanwhile (the object travels with its counts). */
+    bool more = false;
+    if (!e->broken) {
+      apply_locked(e, &b);
+      if (!e->broken && !d->closed && !e->transferred)
+        more = update_peer_locked(e, &port);
+    }
+    cm_port_ref_release(&port);
+    if (!more && !e->drain_again)
+      break;
+    limit = UINT32_MAX;
+  }
   e->draining = false;
   if (!d->in_transit && !e->transferred)
-    cm_dispatcher_notify_locked(d);
+    cm_data_pipe_notify_locked(e);
   pthread_mutex_unlock(&d->lock);
 }
 

@@ -29,9 +29,12 @@
  * the peer's dispatcher): writers update the state under the lock, then send
  * the count after unlocking. Received messages are drained by one thread at a
  * time (`draining`, with `drain_again` for requests that arrive meanwhile),
- * which applies each count under the lock; the peer-closed state is only
- * taken from the port's status by the draining thread after the queue is
- * empty, so it is never reported before the data that preceded the closure.
+ * which applies the counts it took under the lock and only then reads the
+ * port's status; the port reports the peer closed only once every message
+ * has been read, so closure is never reported before the data that preceded
+ * it. Triggers are told the signals only when they changed
+ * (`signals_told`): a count that arrives while the signals stay the same
+ * costs no trap lock.
  *
  * Transfer within a process: the dispatcher object itself moves in the
  * message (the ring mapping and view with it); only the control port is
@@ -78,6 +81,12 @@ typedef struct cm_data_pipe_end {
   bool new_data; /* consumer: data arrived since the last read */
   bool draining;
   bool drain_again;
+  /* The signals the triggers were last told (cm_data_pipe_notify_locked),
+   * and whether some trigger may have been given another state since (a
+   * trigger added, a query, a notification from outside this module: any
+   * computation of the signals that differs from signals_told sets it). */
+  MojoHandleSignalsState signals_told;
+  bool signals_stale;
 } cm_data_pipe_end;
 
 static inline cm_data_pipe_end *cm_data_pipe_end_from(cm_dispatcher *d) {
@@ -90,6 +99,13 @@ extern const cm_dispatcher_ops cm_data_pipe_producer_ops;
 extern const cm_dispatcher_ops cm_data_pipe_consumer_ops;
 MojoHandleSignalsState cm_data_pipe_producer_signals(cm_dispatcher *d);
 MojoHandleSignalsState cm_data_pipe_consumer_signals(cm_dispatcher *d);
+
+/* Tells the end's triggers its signals if they may not know them yet (it
+ * replaces cm_dispatcher_notify_locked for data pipe ends). Lock held. */
+void cm_data_pipe_notify_locked(cm_data_pipe_end *e);
+/* Each signals op reports what it computed here (lock held), so that a
+ * state handed to a trigger by someone else is noticed. */
+void cm_data_pipe_signals_computed(cm_data_pipe_end *e, const MojoHandleSignalsState *s);
 
 /* The end behind handle `h` if it is of `type`, with a new reference. */
 cm_data_pipe_end *cm_data_pipe_get(MojoHandle h, cm_dispatcher_type type);

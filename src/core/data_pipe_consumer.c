@@ -7,8 +7,8 @@
 #define READ_MODE_FLAGS \
   (MOJO_READ_DATA_FLAG_DISCARD | MOJO_READ_DATA_FLAG_QUERY | MOJO_READ_DATA_FLAG_PEEK)
 
-MojoHandleSignalsState cm_data_pipe_consumer_signals(cm_dispatcher *d) {
-  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+static MojoHandleSignalsState compute_signals(const cm_dispatcher *d) {
+  const cm_data_pipe_end *e = (const cm_data_pipe_end *)d;
   MojoHandleSignalsState s = {0, 0};
   if (d->closed || e->transferred)
     return s;
@@ -37,6 +37,12 @@ MojoHandleSignalsState cm_data_pipe_consumer_signals(cm_dispatcher *d) {
   return s;
 }
 
+MojoHandleSignalsState cm_data_pipe_consumer_signals(cm_dispatcher *d) {
+  MojoHandleSignalsState s = compute_signals(d);
+  cm_data_pipe_signals_computed(cm_data_pipe_end_from(d), &s);
+  return s;
+}
+
 static cm_data_pipe_end *get_consumer(MojoHandle h) {
   return cm_data_pipe_get(h, CM_DISPATCHER_DATA_PIPE_CONSUMER);
 }
@@ -51,7 +57,7 @@ static void consume_locked(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
 
 /* Ends the lock of a successful read: signals, then the announcement. */
 static void finish_read(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
-  cm_dispatcher_notify_locked(&e->base);
+  cm_data_pipe_notify_locked(e);
   pthread_mutex_unlock(&e->base.lock);
   if (n)
     cm_data_pipe_send(port, CM_DATA_PIPE_DATA_WAS_READ, n);
@@ -91,7 +97,7 @@ static MojoResult read_data(cm_data_pipe_end *e, MojoReadDataFlags flags, void *
   if (rv != MOJO_RESULT_OK || (flags & MOJO_READ_DATA_FLAG_QUERY)) {
     if (rv == MOJO_RESULT_OK)
       *num_bytes = n;
-    cm_dispatcher_notify_locked(&e->base);
+    cm_data_pipe_notify_locked(e);
     pthread_mutex_unlock(&e->base.lock);
     return rv;
   }
@@ -156,7 +162,7 @@ static MojoResult begin_read(cm_data_pipe_end *e, const void **buffer, uint32_t 
     *buffer_num_bytes = n;
   }
   if (rv != MOJO_RESULT_BUSY)
-    cm_dispatcher_notify_locked(&e->base);
+    cm_data_pipe_notify_locked(e);
   pthread_mutex_unlock(&e->base.lock);
   return rv;
 }
@@ -183,7 +189,7 @@ static MojoResult end_read(cm_data_pipe_end *e, uint32_t n) {
   }
   e->in_two_phase = false; /* over whatever the result */
   if (n > e->two_phase || n % e->element_num_bytes != 0) {
-    cm_dispatcher_notify_locked(&e->base);
+    cm_data_pipe_notify_locked(e);
     pthread_mutex_unlock(&e->base.lock);
     return MOJO_RESULT_INVALID_ARGUMENT;
   }

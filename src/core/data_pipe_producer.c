@@ -4,8 +4,8 @@
 #include "core/data_pipe.h"
 #include "mojo/public/c/system/data_pipe.h"
 
-MojoHandleSignalsState cm_data_pipe_producer_signals(cm_dispatcher *d) {
-  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+static MojoHandleSignalsState compute_signals(const cm_dispatcher *d) {
+  const cm_data_pipe_end *e = (const cm_data_pipe_end *)d;
   MojoHandleSignalsState s = {0, 0};
   if (d->closed || e->transferred)
     return s;
@@ -19,6 +19,12 @@ MojoHandleSignalsState cm_data_pipe_producer_signals(cm_dispatcher *d) {
     s.satisfied_signals |= MOJO_HANDLE_SIGNAL_PEER_CLOSED;
   }
   s.satisfiable_signals |= MOJO_HANDLE_SIGNAL_PEER_CLOSED;
+  return s;
+}
+
+MojoHandleSignalsState cm_data_pipe_producer_signals(cm_dispatcher *d) {
+  MojoHandleSignalsState s = compute_signals(d);
+  cm_data_pipe_signals_computed(cm_data_pipe_end_from(d), &s);
   return s;
 }
 
@@ -36,7 +42,7 @@ static void commit_locked(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
 
 /* Ends the lock of a successful write: signals, then the announcement. */
 static void finish_write(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
-  cm_dispatcher_notify_locked(&e->base);
+  cm_data_pipe_notify_locked(e);
   pthread_mutex_unlock(&e->base.lock);
   if (n)
     cm_data_pipe_send(port, CM_DATA_PIPE_DATA_WAS_WRITTEN, n);
@@ -108,7 +114,7 @@ static MojoResult begin_write(cm_data_pipe_end *e, MojoBeginWriteDataFlags flags
     e->two_phase = room;
     *buffer = (uint8_t *)e->ring.base + e->offset;
     *buffer_num_bytes = room;
-    cm_dispatcher_notify_locked(&e->base); /* no longer WRITABLE */
+    cm_data_pipe_notify_locked(e); /* no longer WRITABLE */
   }
   pthread_mutex_unlock(&e->base.lock);
   return rv;
@@ -137,7 +143,7 @@ static MojoResult end_write(cm_data_pipe_end *e, uint32_t n) {
   /* Over whatever the result; a closed consumer does not fail it. */
   e->in_two_phase = false;
   if (n > e->two_phase || n % e->element_num_bytes != 0) {
-    cm_dispatcher_notify_locked(&e->base);
+    cm_data_pipe_notify_locked(e);
     pthread_mutex_unlock(&e->base.lock);
     return MOJO_RESULT_INVALID_ARGUMENT;
   }
