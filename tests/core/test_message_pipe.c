@@ -130,6 +130,36 @@ static void test_write_read_order(void **state) {
   MojoClose(b);
 }
 
+/* In-process delivery moves the message object: the reader gets the very
+ * buffer the writer filled, for small (inline) and large payloads alike. */
+static void test_delivery_moves_not_copies(void **state) {
+  (void)state;
+  MojoHandle a, b;
+  assert_int_equal(MojoCreateMessagePipe(NULL, &a, &b), MOJO_RESULT_OK);
+  static const uint32_t sizes[] = {16, 100000};
+  for (int i = 0; i < 2; i++) {
+    MojoMessageHandle m;
+    void *written, *read;
+    uint32_t n;
+    struct MojoAppendMessageDataOptions commit = {sizeof(commit),
+                                                  MOJO_APPEND_MESSAGE_DATA_FLAG_COMMIT_SIZE};
+    assert_int_equal(MojoCreateMessage(NULL, &m), MOJO_RESULT_OK);
+    assert_int_equal(MojoAppendMessageData(m, sizes[i], NULL, 0, &commit, &written, NULL),
+                     MOJO_RESULT_OK);
+    memset(written, 0x42, sizes[i]);
+    MojoMessageHandle sent = m;
+    assert_int_equal(MojoWriteMessage(a, m, NULL), MOJO_RESULT_OK);
+    assert_int_equal(MojoReadMessage(b, NULL, &m), MOJO_RESULT_OK);
+    assert_true(m == sent);
+    assert_int_equal(MojoGetMessageData(m, NULL, &read, &n, NULL, NULL), MOJO_RESULT_OK);
+    assert_ptr_equal(read, written);
+    assert_int_equal(n, sizes[i]);
+    MojoDestroyMessage(m);
+  }
+  MojoClose(a);
+  MojoClose(b);
+}
+
 static void test_peer_closed_keeps_messages(void **state) {
   (void)state;
   MojoHandle a, b;
@@ -561,6 +591,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_initialize, setup, teardown),
       cmocka_unit_test_setup_teardown(test_create_and_close, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_read_order, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_delivery_moves_not_copies, setup, teardown),
       cmocka_unit_test_setup_teardown(test_peer_closed_keeps_messages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_errors_consume_message, setup, teardown),
       cmocka_unit_test_setup_teardown(test_transfer_pipe, setup, teardown),
