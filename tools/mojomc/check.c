@@ -1,6 +1,7 @@
 /* Semantic checks on a resolved module; see check.h. */
 #include "check.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -170,14 +171,29 @@ static bool check_field_types(struct mc_arena *arena, const struct mc_field *f) 
 
 /* ---- ordinals and versions ---- */
 
+/* An implicit ordinal is one more than the previous one, which can pass the
+ * largest the wire format holds (a uint32 message name or union tag);
+ * truncated, it would collide with another element. */
+static bool implicit_ordinal_fits(struct mc_loc loc, const char *name, int64_t ordinal) {
+  if (ordinal <= (int64_t)UINT32_MAX)
+    return true;
+  mc_error(loc, "implicit ordinal of '%s' would be @%lld, past the largest ordinal @4294967295",
+           name, (long long)ordinal);
+  return false;
+}
+
 /* Fills in effective ordinals: explicit ones, else one more than the previous. */
-static void assign_ordinals(struct mc_field *f) {
+static bool assign_ordinals(struct mc_field *f) {
+  bool ok = true;
   int64_t next = 0;
   for (; f; f = f->next) {
-    if (!f->explicit_ordinal)
+    if (!f->explicit_ordinal) {
+      ok &= implicit_ordinal_fits(f->loc, f->name, next);
       f->ordinal = next;
+    }
     next = f->ordinal + 1;
   }
+  return ok;
 }
 
 /* Struct fields need ordinals 0..n-1 (translate.py); parameters only
@@ -236,7 +252,7 @@ static bool check_field_list(struct mc_arena *arena, struct mc_field *fields, bo
   bool ok = check_unique_fields(fields);
   ok &= read_field_versions(fields, what, field_attrs);
   ok &= check_field_types(arena, fields);
-  assign_ordinals(fields);
+  ok &= assign_ordinals(fields);
   return ok && check_ordinals(arena, fields, dense, owner, owner_loc);
 }
 
@@ -336,7 +352,7 @@ static bool check_union(struct mc_arena *arena, struct mc_decl *d) {
   bool ok = check_attrs(d->attrs, "a union", union_attrs);
   ok &= check_unique_fields(d->fields);
   ok &= read_field_versions(d->fields, "a union field", union_field_attrs);
-  assign_ordinals(d->fields);
+  ok &= assign_ordinals(d->fields);
   const struct mc_field *dflt = NULL;
   for (const struct mc_field *f = d->fields; f; f = f->next) {
     ok &= check_union_field(arena, d, f);
@@ -391,8 +407,10 @@ static bool check_interface(struct mc_arena *arena, struct mc_decl *d) {
                m->name);
       ok = false;
     }
-    if (!m->explicit_ordinal)
+    if (!m->explicit_ordinal) {
+      ok &= implicit_ordinal_fits(m->loc, m->name, next);
       m->ordinal = next;
+    }
     next = m->ordinal + 1;
     for (const struct mc_method *n = d->methods; n != m; n = n->next) {
       if (strcmp(n->name, m->name) == 0) {

@@ -1,10 +1,18 @@
 /* Error messages with the offending source line and a caret under the column. */
 #include "diag.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 static int error_count;
+
+/* Saturates: one process may compile many inputs (the fuzzer does), and only
+ * "none" versus "some" matters to callers. */
+static void count_error(void) {
+  if (error_count < INT_MAX)
+    error_count++;
+}
 
 /* Prints one source line; bytes that would garble a terminal (control
  * characters, NUL) become '?' so the caret stays aligned. */
@@ -43,7 +51,7 @@ static void print_caret(const struct mc_source *src, int line, int col) {
 
 void mc_error(struct mc_loc loc, const char *fmt, ...) {
   va_list ap;
-  error_count++;
+  count_error();
   if (loc.src)
     fprintf(stderr, "%s:%d:%d: error: ", loc.src->path, loc.line, loc.col);
   else
@@ -60,7 +68,7 @@ void mc_error(struct mc_loc loc, const char *fmt, ...) {
 
 void mc_error_plain(const char *fmt, ...) {
   va_list ap;
-  error_count++;
+  count_error();
   fputs("mojomc: error: ", stderr);
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
