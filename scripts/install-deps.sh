@@ -11,6 +11,9 @@ command -v clang >/dev/null || need+=(clang)
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.asan-x86_64.a ] ||
   dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || need+=(libclang-rt-14-dev)
 command -v taskset >/dev/null || need+=(util-linux)
+# bench_wire compares the wire format with protobuf-c (bench/proto/).
+command -v protoc-c >/dev/null || need+=(protobuf-c-compiler)
+[ -e /usr/include/protobuf-c/protobuf-c.h ] || need+=(libprotobuf-c-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

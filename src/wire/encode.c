@@ -6,10 +6,11 @@
  * boundary with zeroed padding; struct sizes come from the newest version
  * row, array num_bytes are unpadded. Since pointers are relative, the buffer
  * is addressed by offsets and may move when it grows. The payload is built
- * behind room for the largest header and slid down once the header version
- * is known (it depends on whether associated interface ids were written),
- * which keeps every object's alignment because all header sizes are
- * multiples of 8.
+ * behind room for the header the flags and creation time call for; only if
+ * associated interface ids are written (which makes the header v2) does it
+ * slide up once at the end, which keeps every object's alignment because
+ * all header sizes are multiples of 8. Arrays of plain numbers (strings
+ * included) are copied as one block: their C and wire forms are the same.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,11 @@ static MojoResult enc_alloc(enc *e, uint64_t n, uint64_t *off) {
     uint8_t *p = realloc(e->buf, (size_t)cap);
     if (!p)
       return ENOMEM_;
-    memset(p + e->cap, 0, (size_t)(cap - e->cap));
     e->buf = p;
     e->cap = cap;
   }
+  /* Zero what is handed out (padding included), not the whole capacity. */
+  memset(e->buf + start, 0, (size_t)(end - start));
   e->len = end;
   *off = start;
   return MOJO_RESULT_OK;
@@ -117,6 +119,11 @@ static MojoResult encode_struct(enc *e, const cmojo_wire_struct *st, const uint8
   for (uint32_t i = 0; i < st->num_fields; i++) {
     const cmojo_wire_field *f = &st->fields[i];
     const uint8_t *member = cval + f->c_offset;
+    if (cm_wire_is_plain_number(f->type)) {
+      /* The common case, without encode_value's dispatch. */
+      cm_wire_copy_value(e->buf + off + f->offset, member, cm_wire_wire_size(f->type->kind));
+      continue;
+    }
     if (f->type->nullable && cm_wire_is_value_kind(f->type->kind)) {
       /* T?: a has-value bit plus the value, which stays 0 when absent.
        * Mojo validates that 0 even then, so a closed enum without a 0
@@ -162,7 +169,7 @@ static MojoResult encode_packed_elements(enc *e, const cmojo_wire_type *t, uint6
         e->buf[values + i / 8] |= (uint8_t)(1u << (i % 8));
     } else {
       uint64_t v = 0;
-      memcpy(&v, el + voff, s); /* little-endian host assumed, see docs */
+      cm_wire_copy_value(&v, el + voff, s); /* little-endian host assumed, see docs */
       if (t->kind == CMOJO_WIRE_KIND_ENUM && !t->enum_type->extensible &&
           !cm_wire_enum_is_known(t->enum_type, (int32_t)(uint32_t)v))
         return EINVAL_;
@@ -191,6 +198,10 @@ static MojoResult encode_array(enc *e, const cmojo_wire_type *elem, uint32_t fix
     r = encode_packed_elements(e, elem, storage, data, n);
     if (r)
       return r;
+  } else if (cm_wire_is_plain_number(elem)) {
+    /* The C elements are the wire elements: one copy (strings, blobs). */
+    if (n)
+      memcpy(e->buf + storage, data, (size_t)n * cm_wire_wire_size(elem->kind));
   } else {
     size_t csize = cmojo_wire_c_size(elem);
     unsigned s = cm_wire_wire_size(elem->kind);
@@ -316,10 +327,8 @@ static MojoResult encode_value(enc *e, const cmojo_wire_type *t, uint64_t off, u
     case CMOJO_WIRE_KIND_UNION:
       return encode_object(e, t, off, cval, inlined);
     default: {
-      unsigned s = cm_wire_wire_size(t->kind);
-      uint64_t v = 0;
-      memcpy(&v, cval, s); /* little-endian host assumed, see docs */
-      cm_wire_store(e->buf, off, v, s);
+      /* little-endian host assumed, see docs */
+      cm_wire_copy_value(e->buf + off, cval, cm_wire_wire_size(t->kind));
       return MOJO_RESULT_OK;
     }
   }
@@ -369,9 +378,11 @@ size_t cmojo_wire_write_header(void *dst, size_t capacity, const cmojo_wire_head
   return hsize;
 }
 
-/* Appends the id array, slides the payload behind the real header and
- * writes that header. */
-static MojoResult finish_message(enc *e, const cmojo_wire_header *in) {
+/* Appends the id array and writes the header into the `reserved` bytes
+ * left for it before the payload. The room is what the header needs without
+ * associated interface ids; when ids were written the version rises to 2
+ * and the payload slides up to make room (the rare case). */
+static MojoResult finish_message(enc *e, const cmojo_wire_header *in, uint32_t reserved) {
   uint64_t ids = 0;
   if (e->num_iids) {
     uint64_t bytes = CM_WIRE_ARRAY_HEADER_SIZE + 4ull * e->num_iids;
@@ -386,13 +397,20 @@ static MojoResult finish_message(enc *e, const cmojo_wire_header *in) {
   cmojo_wire_header h = *in;
   h.version = cmojo_wire_header_version_for(in->flags, e->num_iids, in->creation_timeticks_us);
   uint32_t hsize = header_sizes[h.version];
-  uint64_t shift = CMOJO_WIRE_HEADER_V3_SIZE - hsize;
-  memmove(e->buf + hsize, e->buf + CMOJO_WIRE_HEADER_V3_SIZE,
-          (size_t)(e->len - CMOJO_WIRE_HEADER_V3_SIZE));
-  e->len -= shift;
+  if (hsize > reserved) {
+    /* Header sizes are multiples of 8, so every object keeps its
+     * alignment; relative pointers inside the payload do not change. */
+    uint64_t grow = hsize - reserved, end = e->len, tail;
+    MojoResult r = enc_alloc(e, grow, &tail);
+    if (r)
+      return r;
+    memmove(e->buf + hsize, e->buf + reserved, (size_t)(end - reserved));
+    if (ids)
+      ids += grow;
+  }
   h.payload_offset = hsize; /* the payload follows the header */
   h.num_interface_ids = e->num_iids;
-  h.interface_ids_offset = ids ? (uint32_t)(ids - shift + CM_WIRE_ARRAY_HEADER_SIZE) : 0;
+  h.interface_ids_offset = ids ? (uint32_t)(ids + CM_WIRE_ARRAY_HEADER_SIZE) : 0;
   if (cmojo_wire_write_header(e->buf, (size_t)e->len, &h) != hsize)
     return EINVAL_;
   return MOJO_RESULT_OK;
@@ -404,11 +422,15 @@ MojoResult cmojo_wire_encode_message(const cmojo_wire_header *header, const cmoj
     return EINVAL_;
   enc e = {0};
   uint64_t hdr, payload;
-  MojoResult r = enc_alloc(&e, CMOJO_WIRE_HEADER_V3_SIZE, &hdr);
+  /* Room for the header the message gets if no associated interface ids
+   * turn up, which is known before encoding. */
+  uint32_t reserved =
+      header_sizes[cmojo_wire_header_version_for(header->flags, 0, header->creation_timeticks_us)];
+  MojoResult r = enc_alloc(&e, reserved, &hdr);
   if (!r)
     r = encode_struct(&e, type, params, &payload);
   if (!r)
-    r = finish_message(&e, header);
+    r = finish_message(&e, header, reserved);
   free(e.iids);
   if (r) {
     free(e.buf);

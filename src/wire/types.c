@@ -7,31 +7,6 @@
 
 const cmojo_wire_type cm_wire_string_element = {.kind = CMOJO_WIRE_KIND_UINT8};
 
-unsigned cm_wire_wire_size(uint8_t kind) {
-  switch (kind) {
-    case CMOJO_WIRE_KIND_BOOL:
-      return 0;
-    case CMOJO_WIRE_KIND_INT8:
-    case CMOJO_WIRE_KIND_UINT8:
-      return 1;
-    case CMOJO_WIRE_KIND_INT16:
-    case CMOJO_WIRE_KIND_UINT16:
-      return 2;
-    case CMOJO_WIRE_KIND_INT32:
-    case CMOJO_WIRE_KIND_UINT32:
-    case CMOJO_WIRE_KIND_FLOAT:
-    case CMOJO_WIRE_KIND_ENUM:
-    case CMOJO_WIRE_KIND_HANDLE:
-    case CMOJO_WIRE_KIND_PENDING_RECEIVER:
-    case CMOJO_WIRE_KIND_PENDING_ASSOCIATED_RECEIVER:
-      return 4;
-    case CMOJO_WIRE_KIND_UNION:
-      return CM_WIRE_UNION_SIZE;
-    default: /* 64-bit numbers, pointers, remotes */
-      return 8;
-  }
-}
-
 /* Mojo bounds the element count so that the storage size fits in 32 bits;
  * for nullable numbers the bound also covers the has-value bitfield and the
  * padding after it. Computing the same bound keeps first errors identical. */

@@ -20,8 +20,9 @@ typedef struct vctx {
   uint64_t begin, end; /* the still claimable range */
   uint32_t handle_begin, handle_end;
   uint32_t iid_begin, iid_end;
-  int depth;   /* Mojo's count of nested structs */
-  int nesting; /* our stack guard */
+  int depth;        /* Mojo's count of nested structs */
+  int nesting;      /* our stack guard */
+  uint64_t c_bytes; /* what the decoder will allocate, see count_c() */
 } vctx;
 
 static werr validate_value(vctx *c, const cmojo_wire_type *t, uint64_t off, bool inlined);
@@ -32,6 +33,13 @@ static uint32_t rd32(const vctx *c, uint64_t off) {
 
 static bool valid_range(const vctx *c, uint64_t off, uint64_t n) {
   return n > 0 && off >= c->begin && off <= c->end && c->end - off >= n;
+}
+
+/* Adds one block of the decoder (cm_wire_validate_payload_sized). The sum
+ * cannot overflow: a message under 4 GiB yields far less than 2^64 bytes of
+ * C values. */
+static void count_c(vctx *c, uint64_t n) {
+  c->c_bytes += (n + CM_WIRE_ARENA_ALIGN - 1) & ~(uint64_t)(CM_WIRE_ARENA_ALIGN - 1);
 }
 
 static bool claim(vctx *c, uint64_t off, uint64_t n) {
@@ -93,11 +101,16 @@ static werr validate_struct(vctx *c, const cmojo_wire_struct *st, uint64_t off) 
   e = check_version_size(st, version, rd32(c, off));
   if (e)
     return e;
+  count_c(c, st->c_size);
   for (uint32_t i = 0; i < st->num_fields; i++) {
     const cmojo_wire_field *f = &st->fields[i];
     /* Fields newer than the sender's version are absent. */
     if (f->min_version > version)
       break;
+    /* Bools and numbers, nullable or not: any bit pattern is valid. */
+    uint8_t k = f->type->kind;
+    if (k >= CMOJO_WIRE_KIND_BOOL && k <= CMOJO_WIRE_KIND_DOUBLE)
+      continue;
     e = validate_value(c, f->type, off + f->offset, true);
     if (e)
       return e;
@@ -143,6 +156,8 @@ static werr validate_array(vctx *c, const cmojo_wire_type *elem, uint32_t fixed_
     return CMOJO_WIRE_ERROR_UNEXPECTED_ARRAY_HEADER;
   if (!claim(c, off, num_bytes))
     return CMOJO_WIRE_ERROR_ILLEGAL_MEMORY_RANGE;
+  /* The decoder gives strings (and only strings) a NUL after the bytes. */
+  count_c(c, (uint64_t)n * cmojo_wire_c_size(elem) + (elem == &cm_wire_string_element));
   return validate_elements(c, elem, off + CM_WIRE_ARRAY_HEADER_SIZE, n);
 }
 
@@ -203,6 +218,7 @@ static werr validate_union(vctx *c, const cmojo_wire_union *u, uint64_t off, boo
   }
   if (inlined && rd32(c, off) == 0)
     return CMOJO_WIRE_ERROR_NONE;
+  count_c(c, u->c_size);
   const cmojo_wire_union_field *f = cm_wire_union_find(u, rd32(c, off + 4));
   if (!f)
     return u->extensible ? CMOJO_WIRE_ERROR_NONE : CMOJO_WIRE_ERROR_UNKNOWN_UNION_TAG;
@@ -396,9 +412,11 @@ cmojo_wire_error cmojo_wire_validate_header(const void *bytes, size_t num_bytes,
   return CMOJO_WIRE_ERROR_NONE;
 }
 
-cmojo_wire_error cmojo_wire_validate_payload(const void *bytes, size_t num_bytes,
-                                             const cmojo_wire_header *header, uint32_t num_handles,
-                                             const cmojo_wire_struct *params) {
+cmojo_wire_error cm_wire_validate_payload_sized(const void *bytes, size_t num_bytes,
+                                                const cmojo_wire_header *header,
+                                                uint32_t num_handles,
+                                                const cmojo_wire_struct *params,
+                                                uint64_t *out_c_bytes) {
   uint64_t begin = header->payload_offset;
   uint64_t end = begin + header->payload_num_bytes;
   if (!bytes || end > num_bytes)
@@ -409,7 +427,16 @@ cmojo_wire_error cmojo_wire_validate_payload(const void *bytes, size_t num_bytes
             .end = end,
             .handle_end = num_handles,
             .iid_end = header->num_interface_ids};
-  return validate_struct(&c, params, begin);
+  werr e = validate_struct(&c, params, begin);
+  if (!e && out_c_bytes)
+    *out_c_bytes = c.c_bytes;
+  return e;
+}
+
+cmojo_wire_error cmojo_wire_validate_payload(const void *bytes, size_t num_bytes,
+                                             const cmojo_wire_header *header, uint32_t num_handles,
+                                             const cmojo_wire_struct *params) {
+  return cm_wire_validate_payload_sized(bytes, num_bytes, header, num_handles, params, NULL);
 }
 
 static bool is_control_message(uint32_t name) {
