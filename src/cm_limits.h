@@ -40,6 +40,22 @@
  * A received frame announcing more is a protocol violation by the peer. */
 #define CM_MAX_OS_HANDLES_PER_FRAME 253u
 
+/* Largest payload of one transport frame: 256 MiB plus 1 MiB. A frame
+ * carries one node message, which wraps a user message of up to
+ * CM_MAX_MESSAGE_BYTES in node, event and handle-serialization headers; the
+ * extra MiB is room for those, so a maximal user message still fits. A peer's
+ * frame header announcing more is rejected before any buffer is grown for it.
+ * The total (with the frame header) stays far below UINT32_MAX, the width of
+ * the header's size field. */
+#define CM_MAX_FRAME_PAYLOAD_BYTES (CM_MAX_MESSAGE_BYTES + 1024ull * 1024ull)
+
+/* Most OS handles passed by one sendmsg(): 128, Mojo's kMaxSendmsgHandles.
+ * A frame with more (up to CM_MAX_OS_HANDLES_PER_FRAME) is sent in several
+ * sendmsg() calls. The receiver's control buffer is sized for this many, so a
+ * peer passing more in one call makes the kernel truncate them (MSG_CTRUNC),
+ * which fails that connection. */
+#define CM_MAX_OS_HANDLES_PER_SENDMSG 128u
+
 /* Deepest nesting of structs, arrays, maps and unions the bindings validator
  * follows in one message: 200, Mojo's kMaxRecursionDepth. A message nested
  * deeper is rejected (validation error VALIDATION_ERROR_MAX_RECURSION_DEPTH)

@@ -35,22 +35,8 @@
  * Windows driver needs its own primitives, the core's few uses (mutex, cond,
  * once, thread create/join) are mechanical to route through here then.
  *
- * Still to come in this header (the next issue), declared only once built:
- * - Transports: a connected pair of endpoints (socketpair(AF_UNIX,
- *   SOCK_STREAM) on Linux) carrying framed bytes plus OS handles out of band
- *   (SCM_RIGHTS with MSG_CMSG_CLOEXEC, at most CM_MAX_OS_HANDLES_PER_FRAME
- *   per frame; every received fd owned by exactly one object, all closed on
- *   MSG_CTRUNC or any parse failure), non-blocking writes that queue only what
- *   the kernel refuses, and peer credentials (pid/uid/gid, pidfd) captured at
- *   connection time. Serializing a shared memory region for a transport uses
- *   cm_platform_shm_unwrap() on the sending side and cm_platform_shm_wrap()
- *   with CM_PLATFORM_SHM_WRAP_UNTRUSTED on the receiving side.
- * - I/O readiness: an epoll-based poller (level-triggered, itself one pollable
- *   fd so embedders can nest it in their own loop), plus an eventfd-style
- *   wakeup, used by the I/O thread and by embedder mode.
- * - Process launch helpers: passing a transport endpoint to a child process
- *   across exec (the one place where close-on-exec is deliberately cleared,
- *   on the child's copy only). */
+ * Still to come, declared only once built: the Mach and Windows drivers
+ * behind the same declarations. */
 #ifndef CMOJO_SRC_PLATFORM_PLATFORM_H_
 #define CMOJO_SRC_PLATFORM_PLATFORM_H_
 
@@ -301,5 +287,318 @@ MojoResult cm_platform_shm_wrap(cm_platform_handle *handles, uint32_t num_handle
  * fail. */
 uint32_t cm_platform_shm_unwrap(cm_platform_shm_region *region,
                                 cm_platform_handle out[CM_PLATFORM_SHM_MAX_HANDLES]);
+
+/* ----------------------------------------------------------------------------
+ * I/O readiness: the poller
+ *
+ * A level-triggered readiness set (epoll on Linux) that is itself one
+ * pollable OS handle, so an embedder can nest it in its own event loop, plus
+ * a wakeup another thread can trigger (an eventfd on Linux). The I/O thread
+ * and embedder mode of the core wait on one of these.
+ *
+ * Handles are borrowed: the poller never closes what it watches. Remove a
+ * handle before closing it (a closed fd may be reused by a new object while
+ * its registration lingers). Registration calls (add/modify/remove) and wake
+ * may be made from any thread, also while another thread waits; wait itself
+ * is for one thread at a time.
+ * ------------------------------------------------------------------------- */
+
+/* Interest and readiness bits. */
+#define CM_PLATFORM_POLL_READ 1u  /* readable, or the peer hung up (read to see EOF) */
+#define CM_PLATFORM_POLL_WRITE 2u /* writable */
+#define CM_PLATFORM_POLL_ERROR 4u /* readiness only: error or hang-up on the handle */
+
+/* The one tag callers may not register (the poller's own wakeup uses it). */
+#define CM_PLATFORM_POLL_TAG_RESERVED UINT64_MAX
+
+typedef struct cm_platform_poller cm_platform_poller;
+
+/* One ready handle, as cm_platform_poller_wait() reports it. */
+typedef struct cm_platform_poll_event {
+  uint64_t tag;    /* the tag given to add/modify */
+  uint32_t events; /* CM_PLATFORM_POLL_* bits */
+} cm_platform_poll_event;
+
+/* Creates a poller with nothing registered. Returns OK and *out;
+ * RESOURCE_EXHAUSTED if out of fds or memory. */
+MojoResult cm_platform_poller_create(cm_platform_poller **out);
+
+/* Closes the poller's own OS handles and frees it. Watched handles are not
+ * closed. NULL is a no-op. No other thread may be using the poller. */
+void cm_platform_poller_destroy(cm_platform_poller *poller);
+
+/* The poller's own handle: readable (level-triggered) whenever a wait would
+ * report something or a wakeup is pending. Borrowed; valid until destroy. */
+cm_platform_handle cm_platform_poller_handle(const cm_platform_poller *poller);
+
+/* Starts watching h for `interest` (READ and/or WRITE; 0 watches for errors
+ * and hang-ups only); events for it carry `tag`. Returns OK;
+ * INVALID_ARGUMENT if h is not an open fd, is the poller's own, cannot be
+ * polled (a regular file), interest has unknown bits or tag is
+ * CM_PLATFORM_POLL_TAG_RESERVED;
+ * ALREADY_EXISTS if h is already watched; RESOURCE_EXHAUSTED if the kernel
+ * is out of memory or the user's epoll watch limit is reached. */
+MojoResult cm_platform_poller_add(cm_platform_poller *poller, cm_platform_handle h,
+                                  uint32_t interest, uint64_t tag);
+
+/* Changes the interest and tag of a watched handle. Returns OK;
+ * INVALID_ARGUMENT as for add; NOT_FOUND if h is not watched. */
+MojoResult cm_platform_poller_modify(cm_platform_poller *poller, cm_platform_handle h,
+                                     uint32_t interest, uint64_t tag);
+
+/* Stops watching h. Returns OK; INVALID_ARGUMENT if h is not an open fd;
+ * NOT_FOUND if it is not watched. */
+MojoResult cm_platform_poller_remove(cm_platform_poller *poller, cm_platform_handle h);
+
+/* Waits until at least one watched handle is ready, a wakeup arrives, or
+ * `timeout_us` microseconds pass (negative: no limit; 0: just look; other
+ * values are rounded up to whole milliseconds), then writes up to
+ * max_events ready handles to events[] and their number to *num_events (0
+ * after a wakeup or a timeout). A pending wakeup is consumed by the wait
+ * that sees it. EINTR returns OK with 0 events rather than restarting with
+ * a stale timeout. Returns OK; INVALID_ARGUMENT if events is NULL or
+ * max_events is 0. */
+MojoResult cm_platform_poller_wait(cm_platform_poller *poller, int64_t timeout_us,
+                                   cm_platform_poll_event *events, size_t max_events,
+                                   size_t *num_events);
+
+/* Makes the current or next wait return. Any thread; async-signal-safe.
+ * Several wakes before a wait count as one. Returns OK, or the mapped errno
+ * if the eventfd write fails for a reason other than being full. */
+MojoResult cm_platform_poller_wake(cm_platform_poller *poller);
+
+/* ----------------------------------------------------------------------------
+ * Connecting two processes
+ *
+ * A channel endpoint is a connected stream socket (AF_UNIX, SOCK_STREAM on
+ * Linux) in a cm_platform_handle, ready to become a transport. There are two
+ * ways to get one to another process:
+ *
+ * 1. A pair: cm_platform_channel_create_pair(), one end for us, the other
+ *    handed to a child. Every fd is close-on-exec, so the child's end must be
+ *    made inheritable for exactly the one exec that starts the child, and
+ *    the switch "--mojo-platform-channel-handle=N" goes on its command line.
+ *    cm_platform_channel_spawn() does both; a launcher that forks by itself
+ *    calls cm_platform_channel_prepare_for_exec() between fork() and exec()
+ *    in the child (it changes only the child's fd table) and formats the
+ *    switch with cm_platform_channel_format_switch(). The child finds its end
+ *    with cm_platform_channel_from_switch(), which makes it close-on-exec
+ *    again.
+ * 2. A named endpoint (Mojo's CHANNEL_SERVER): a listening Unix socket at a
+ *    file system path; unrelated processes connect to it by name.
+ * ------------------------------------------------------------------------- */
+
+/* The switch that names an inherited channel end, as Chromium's. */
+#define CM_PLATFORM_CHANNEL_SWITCH "--mojo-platform-channel-handle"
+
+/* Creates a connected pair of channel endpoints, both close-on-exec. Returns
+ * OK, *a and *b; RESOURCE_EXHAUSTED if out of fds. */
+MojoResult cm_platform_channel_create_pair(cm_platform_handle *a, cm_platform_handle *b);
+
+/* Clears close-on-exec on h so that it survives the next exec. For the child
+ * side of a fork(), between fork() and exec(): the flag lives in the fd
+ * table, which the child has its own copy of, so the parent's fd stays
+ * close-on-exec and no other concurrently launched child inherits it.
+ * Async-signal-safe. Returns OK, or INVALID_ARGUMENT if h is not an open fd. */
+MojoResult cm_platform_channel_prepare_for_exec(cm_platform_handle h);
+
+/* Writes "--mojo-platform-channel-handle=N" (N the fd of h, in decimal) and
+ * a terminating NUL to buf. Returns OK; INVALID_ARGUMENT if h holds no fd;
+ * RESOURCE_EXHAUSTED if buf (of buf_len bytes) is too small. Async-signal-
+ * safe (no allocation, no locale). */
+MojoResult cm_platform_channel_format_switch(cm_platform_handle h, char *buf, size_t buf_len);
+
+/* Looks for "--mojo-platform-channel-handle=N" among argv[0..argc) (the last
+ * occurrence wins) and takes the fd it names: checks that N is a plain
+ * decimal fd number, that the fd is open and is a Unix stream socket, sets
+ * close-on-exec on it, and writes it to *out (the caller now owns it).
+ * Returns OK; NOT_FOUND if no argument has the switch; INVALID_ARGUMENT if
+ * the value is malformed or names no open Unix stream socket. */
+MojoResult cm_platform_channel_from_switch(int argc, char *const argv[], cm_platform_handle *out);
+
+/* Starts the program at `path` with arguments argv (NULL-terminated,
+ * argv[0] included) followed by the switch naming *child_end, and
+ * environment envp (NULL: this process's). The child inherits *child_end at
+ * the same fd number and nothing else of ours that is close-on-exec; the fd
+ * is made inheritable in the child only (posix_spawn's dup2-onto-itself,
+ * which clears close-on-exec there), so no other child launched at the same
+ * time gets it. Takes *child_end (closed in this process on success and
+ * failure, reset to invalid). Does not wait for the child; reap it with
+ * waitpid(). Returns OK and *pid; INVALID_ARGUMENT if an argument is NULL or
+ * *child_end holds no fd; RESOURCE_EXHAUSTED if out of memory or processes;
+ * NOT_FOUND if there is no program at path; PERMISSION_DENIED if it may not
+ * be executed; another mapped errno for other failures to start it. */
+MojoResult cm_platform_channel_spawn(const char *path, char *const argv[], char *const envp[],
+                                     cm_platform_handle *child_end, int64_t *pid);
+
+/* Listens on the Unix socket path `path` (at most 107 bytes on Linux). A
+ * stale socket file at the path (a socket nobody listens on) is removed
+ * first; a live one, or any other kind of file, is left alone (telling the
+ * two apart takes a connection attempt, which a live listener sees as a
+ * connection closed at once). The socket
+ * file gets mode 0600 (only this user may connect). The file is created with
+ * the process's umask and restricted right after, so put it in a directory
+ * only this user can enter if that window matters. The listener is
+ * non-blocking and close-on-exec; watch it for READ with a poller and call
+ * cm_platform_channel_accept(). Returns OK and *listener;
+ * INVALID_ARGUMENT if path is empty or too long; ALREADY_EXISTS if the
+ * path is taken (by a live listener or a non-socket); a mapped errno for
+ * other failures (PERMISSION_DENIED, NOT_FOUND for a missing directory). */
+MojoResult cm_platform_channel_listen(const char *path, cm_platform_handle *listener);
+
+/* Accepts one pending connection on a listener, without blocking. The new
+ * endpoint is close-on-exec. Returns OK and *out; SHOULD_WAIT if nobody is
+ * waiting to connect; INVALID_ARGUMENT if listener is not a listening
+ * socket; RESOURCE_EXHAUSTED if out of fds. */
+MojoResult cm_platform_channel_accept(cm_platform_handle listener, cm_platform_handle *out);
+
+/* Connects to a listener at `path`. The connection itself does not block on
+ * Linux (a full backlog gives SHOULD_WAIT). Returns OK and *out;
+ * INVALID_ARGUMENT for a bad path; NOT_FOUND if nothing is at the path;
+ * FAILED_PRECONDITION if nobody listens there; PERMISSION_DENIED if the
+ * socket file's mode refuses us. */
+MojoResult cm_platform_channel_connect(const char *path, cm_platform_handle *out);
+
+/* Removes the socket file of a named endpoint (the listener itself is closed
+ * with cm_platform_handle_close()). Returns OK or a mapped errno. */
+MojoResult cm_platform_channel_unlink(const char *path);
+
+/* ----------------------------------------------------------------------------
+ * Transports
+ *
+ * A transport carries frames, each a run of bytes plus up to
+ * CM_MAX_OS_HANDLES_PER_FRAME OS handles, between this process and the peer
+ * at the other end of a channel endpoint. The framing is documented in
+ * docs/transport.md. A shared memory region travels as its OS handles:
+ * cm_platform_shm_unwrap() on the sending side, cm_platform_shm_wrap() with
+ * CM_PLATFORM_SHM_WRAP_UNTRUSTED on the receiving side.
+ * Everything received is untrusted: a frame whose header lies (sizes,
+ * alignment, handle counts, with handles arriving split across reads) fails
+ * the transport with a named reason; it never crashes, and every received OS
+ * handle is closed on every failure path.
+ *
+ * Threads. cm_platform_transport_write() may be called from any thread at
+ * any time (it takes the transport's write lock; it never blocks on the
+ * peer). on_readable/on_writable/shutdown are called by one thread at a time
+ * (the I/O thread or the embedder's loop); the delegate's on_frame and
+ * on_error run only inside on_readable/on_writable, on that thread, with no
+ * transport lock held, so they may call write() and shutdown() (not
+ * destroy()). on_write_interest runs on whatever thread changes the wish,
+ * with the write lock held: it must only record the wish (e.g. call
+ * cm_platform_poller_modify()), never call back into the transport.
+ *
+ * Writes. A write goes straight to the socket when nothing is queued; what
+ * the kernel does not take is copied to a queue and sent from on_writable.
+ * The transport wants write readiness exactly while its queue is non-empty
+ * (or a write failed and on_writable must report it).
+ *
+ * Errors. on_error is called at most once, after which no callback runs and
+ * writes fail with FAILED_PRECONDITION (queued frames are dropped, their
+ * handles closed; on_write_interest(false) comes first if needed).
+ * Reasons: FAILED_PRECONDITION, the peer closed or reset the connection (also
+ * in the middle of a frame); INVALID_ARGUMENT, the peer broke the framing
+ * rules (a bad message; the string says which); RESOURCE_EXHAUSTED, a frame
+ * could not be buffered, or the kernel truncated the handles it passed
+ * (MSG_CTRUNC); another mapped errno for other socket failures. After
+ * on_error the owner should stop watching the endpoint (it stays readable)
+ * and destroy the transport.
+ * ------------------------------------------------------------------------- */
+
+typedef struct cm_platform_transport cm_platform_transport;
+
+typedef struct cm_platform_transport_delegate {
+  /* A complete frame: its payload bytes[0..num_bytes) (8-byte aligned,
+   * valid only during the call) and its OS handles. The delegate takes every handle in
+   * handles[0..num_handles) (it must close or keep each one); the array
+   * itself belongs to the transport. */
+  void (*on_frame)(void *context, const void *bytes, size_t num_bytes, cm_platform_handle *handles,
+                   size_t num_handles);
+  /* The transport failed for good; `why` is a static string naming the
+   * cause. Called at most once. */
+  void (*on_error)(void *context, MojoResult reason, const char *why);
+  /* Optional (may be NULL): the transport's wish for write readiness
+   * changed to `want` (see Threads above for the rules). */
+  void (*on_write_interest)(void *context, bool want);
+} cm_platform_transport_delegate;
+
+/* Peer credentials, captured when the transport is created.
+ * For a socketpair the kernel records the process that created the pair, so
+ * both ends see that process (a parent sees itself for a child's pair; the
+ * launcher knows the child's pid instead). For a named endpoint they are the
+ * connecting (or listening) process's. */
+typedef struct cm_platform_peer_credentials {
+  int64_t pid;
+  uint32_t uid;
+  uint32_t gid;
+  /* A pidfd for the peer process, or invalid where the kernel has none.
+   * Borrowed: owned by the transport, valid until destroy (duplicate it to
+   * keep it longer). */
+  cm_platform_handle pidfd;
+  /* true: the kernel tied the pidfd to the peer (SO_PEERPIDFD, Linux 6.5+).
+   * false with a valid pidfd: it was opened from the pid afterwards
+   * (pidfd_open), which is racy: the peer may have exited and its pid been
+   * reused by an unrelated process in between. */
+  bool pidfd_exact;
+} cm_platform_peer_credentials;
+
+/* Creates a transport over the channel endpoint *endpoint, which it takes
+ * (on failure too; *endpoint is reset to invalid unless the arguments are
+ * NULL). Makes the socket non-blocking and reads the peer credentials. The
+ * delegate struct is copied; `context` is passed to its functions. Nothing
+ * is read until on_readable is called. Returns OK and *out;
+ * INVALID_ARGUMENT if an argument is NULL, on_frame or on_error is NULL, or
+ * the endpoint is not a Unix stream socket or is a listening one; RESOURCE_EXHAUSTED if
+ * out of memory. */
+MojoResult cm_platform_transport_create(cm_platform_handle *endpoint,
+                                        const cm_platform_transport_delegate *delegate,
+                                        void *context, cm_platform_transport **out);
+
+/* Closes the endpoint, every queued or received-but-undelivered OS handle,
+ * and frees the transport. No callback runs. NULL is a no-op. No other
+ * thread may be using the transport, and it must not be called from inside
+ * one of its callbacks. Remove the endpoint from any poller first. */
+void cm_platform_transport_destroy(cm_platform_transport *transport);
+
+/* Sends one frame: bytes[0..num_bytes) (copied if it must be queued) and
+ * handles[0..num_handles). Never blocks.
+ * Ownership: if the arguments are refused (first three codes below) nothing
+ * is touched and the caller keeps its handles. Otherwise the transport takes
+ * every handle (success or not) and resets the entries to invalid; it closes
+ * its copies once the kernel has passed them on, or on failure.
+ * Returns OK (sent, or queued behind earlier frames);
+ * INVALID_ARGUMENT if transport is NULL, bytes is NULL with num_bytes > 0,
+ * handles is NULL with num_handles > 0, or a handle is not an fd;
+ * RESOURCE_EXHAUSTED if num_handles exceeds CM_MAX_OS_HANDLES_PER_FRAME or
+ * num_bytes exceeds CM_MAX_FRAME_PAYLOAD_BYTES, or (handles taken) the queue
+ * cannot be allocated; FAILED_PRECONDITION (handles taken) if the transport
+ * has been shut down or has failed, or the peer is gone (on_error follows
+ * from on_writable). */
+MojoResult cm_platform_transport_write(cm_platform_transport *transport, const void *bytes,
+                                       size_t num_bytes, cm_platform_handle *handles,
+                                       size_t num_handles);
+
+/* The endpoint to watch for readiness (borrowed, valid until destroy). */
+cm_platform_handle cm_platform_transport_handle(const cm_platform_transport *transport);
+
+/* Whether the transport wants to be told when the endpoint is writable. */
+bool cm_platform_transport_wants_write(cm_platform_transport *transport);
+
+/* Readiness callbacks for the owner's poller: read what the socket has (and
+ * deliver complete frames), or flush the queue. A level-triggered poller
+ * may call them spuriously. No-ops after shutdown or on_error. */
+void cm_platform_transport_on_readable(cm_platform_transport *transport);
+void cm_platform_transport_on_writable(cm_platform_transport *transport);
+
+/* Stops the transport: discards queued frames (closing their handles), shuts
+ * the socket down in both directions (the peer sees end of file), and no
+ * callback runs once it returns (it may itself call on_write_interest(false)
+ * if the transport wanted write readiness). Later writes fail with
+ * FAILED_PRECONDITION. Idempotent. May be called from inside a callback. */
+void cm_platform_transport_shutdown(cm_platform_transport *transport);
+
+/* Copies the peer credentials captured at creation to *out (pidfd borrowed,
+ * see the struct). Returns OK; INVALID_ARGUMENT if an argument is NULL. */
+MojoResult cm_platform_transport_peer_credentials(const cm_platform_transport *transport,
+                                                  cm_platform_peer_credentials *out);
 
 #endif /* CMOJO_SRC_PLATFORM_PLATFORM_H_ */
