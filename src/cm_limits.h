@@ -78,4 +78,29 @@
  * to be checked against the same bound before anything is mapped. */
 #define CM_MAX_DATA_PIPE_CAPACITY_BYTES CM_MAX_SHARED_MEMORY_BYTES
 
+/* Largest serialized ports event inside one node message (EVENT or
+ * BROADCAST_EVENT): 1 MiB minus 4 KiB. A frame's payload may exceed a user
+ * message by 1 MiB (CM_MAX_FRAME_PAYLOAD_BYTES); the event takes that room
+ * except 4 KiB kept for the node message header and body (16 + 16 bytes
+ * today, with space for later versions' appended fields), so a maximal event
+ * with a maximal user message still fits one frame. The largest event the
+ * ports layer writes (4096 carried ports at 112 bytes each, plus 64 bytes of
+ * headers: about 449 KiB) is well below it. */
+#define CM_MAX_NODE_EVENT_BYTES (1024ull * 1024ull - 4096ull)
+
+/* Longest attachment name of an invitation (MojoAttachMessagePipeToInvitation)
+ * that may cross in a REQUEST_PORT_MERGE node message: 4096 bytes. Mojo sets
+ * no bound; names in practice are small integers or short strings, and a
+ * node holds each pending name until its merge arrives, so a peer gets no
+ * more than this per request. Attaching a longer name should fail locally
+ * (RESOURCE_EXHAUSTED) rather than make an invitation that cannot be sent. */
+#define CM_MAX_INVITATION_NAME_BYTES 4096u
+
+/* Longest text in a GOODBYE (the reason a node closes a connection) or a
+ * BAD_MESSAGE_REPORT (the error given to MojoNotifyBadMessage) node message:
+ * 4096 bytes. The texts are diagnostics shown to an error handler; a sender
+ * cuts a longer one at this length (the meaning survives, the peer's memory
+ * is bounded). */
+#define CM_MAX_NODE_MESSAGE_TEXT_BYTES 4096u
+
 #endif /* CMOJO_SRC_CM_LIMITS_H_ */
