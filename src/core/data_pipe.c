@@ -2,6 +2,7 @@
  * channel, ring copies) and MojoCreateDataPipe(). See data_pipe.h. */
 #include "core/data_pipe.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "core/core.h"
 #include "core/handle_table.h"
 #include "core/message.h"
+#include "core/message_serialize.h"
 #include "core/trap.h"
 #include "mojo/public/c/system/data_pipe.h"
 
@@ -306,6 +308,133 @@ static void end_on_port_status(cm_dispatcher *d, const cm_port_ref *port) {
   drain(cm_data_pipe_end_from(d));
 }
 
+/* ---- Serialization (docs/message-format.md) ---------------------------- */
+
+static MojoResult end_serialized_size(cm_dispatcher *d, uint32_t *num_bytes, uint32_t *num_ports,
+                                      uint32_t *num_handles) {
+  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+  pthread_mutex_lock(&d->lock);
+  bool ok = !d->closed && e->ring_region;
+  pthread_mutex_unlock(&d->lock);
+  if (!ok)
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  *num_bytes = CM_MESSAGE_WIRE_DATA_PIPE_BLOB_BYTES;
+  *num_ports = 1;
+  *num_handles = 1;
+  return MOJO_RESULT_OK;
+}
+
+/* Snapshots the end's view of the ring (offset, count, flags) and moves the
+ * ring's OS handle out. The port was sent already, so no new drain starts;
+ * one that began before may still hold counts it took off the port but has
+ * not applied (data_pipe.h: they belong to this view), so wait for it. */
+static MojoResult end_serialize(cm_dispatcher *d, uint8_t *bytes, cm_port_name *ports,
+                                cm_platform_handle *handles) {
+  cm_data_pipe_end *e = cm_data_pipe_end_from(d);
+  pthread_mutex_lock(&d->lock);
+  while (e->draining) {
+    pthread_mutex_unlock(&d->lock);
+    sched_yield();
+    pthread_mutex_lock(&d->lock);
+  }
+  cm_platform_shm_region *region = e->ring_region;
+  if (d->closed || !region) {
+    pthread_mutex_unlock(&d->lock);
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  }
+  cm_platform_shm_guid guid = cm_platform_shm_get_guid(region);
+  uint32_t flags = 0;
+  if (e->broken)
+    flags |= CM_MESSAGE_WIRE_DATA_PIPE_BROKEN;
+  if (e->new_data)
+    flags |= CM_MESSAGE_WIRE_DATA_PIPE_NEW_DATA;
+  cm_le_put32(bytes + 0, e->element_num_bytes);
+  cm_le_put32(bytes + 4, e->capacity);
+  cm_le_put32(bytes + 8, e->offset);
+  cm_le_put32(bytes + 12, e->count);
+  cm_le_put64(bytes + 16, guid.high);
+  cm_le_put64(bytes + 24, guid.low);
+  cm_le_put32(bytes + 32, flags);
+  ports[0] = e->port.name;
+  /* The ring stays mapped here until the end is closed; only the region
+   * (its fd) leaves. */
+  e->ring_region = NULL;
+  pthread_mutex_unlock(&d->lock);
+  cm_platform_handle out[CM_PLATFORM_SHM_MAX_HANDLES];
+  cm_platform_shm_unwrap(region, out); /* a ring is UNSAFE: one handle */
+  handles[0] = out[0];
+  return MOJO_RESULT_OK;
+}
+
+/* The view a blob describes, checked against itself: whole elements, a
+ * capacity within the limit, an offset inside the ring and a count no
+ * larger than it. */
+typedef struct end_view {
+  uint32_t element, capacity, offset, count, flags;
+  cm_platform_shm_guid guid;
+} end_view;
+
+static bool parse_view(const uint8_t *blob, end_view *v) {
+  v->element = cm_le_get32(blob + 0);
+  v->capacity = cm_le_get32(blob + 4);
+  v->offset = cm_le_get32(blob + 8);
+  v->count = cm_le_get32(blob + 12);
+  v->guid.high = cm_le_get64(blob + 16);
+  v->guid.low = cm_le_get64(blob + 24);
+  v->flags = cm_le_get32(blob + 32);
+  uint32_t known = CM_MESSAGE_WIRE_DATA_PIPE_BROKEN | CM_MESSAGE_WIRE_DATA_PIPE_NEW_DATA;
+  return v->element != 0 && v->capacity >= v->element && v->capacity % v->element == 0 &&
+         v->capacity <= CM_MAX_DATA_PIPE_CAPACITY_BYTES && v->offset < v->capacity &&
+         v->offset % v->element == 0 && v->count <= v->capacity && v->count % v->element == 0 &&
+         (v->flags & ~known) == 0 && cm_le_get32(blob + 36) == 0;
+}
+
+MojoResult cm_data_pipe_deserialize(cm_dispatcher_type type, const uint8_t *blob,
+                                    uint32_t num_bytes, cm_platform_handle *handles,
+                                    uint32_t num_handles, cm_dispatcher **out) {
+  end_view v;
+  if ((type != CM_DISPATCHER_DATA_PIPE_PRODUCER && type != CM_DISPATCHER_DATA_PIPE_CONSUMER) ||
+      num_bytes != CM_MESSAGE_WIRE_DATA_PIPE_BLOB_BYTES || num_handles != 1 ||
+      !parse_view(blob, &v)) {
+    cm_platform_handles_close(handles, num_handles);
+    return MOJO_RESULT_DATA_LOSS;
+  }
+  /* The ring size was checked against the limit above; wrap checks the fd
+   * (a sealed memfd at least that long, read/write) before anything maps. */
+  cm_platform_shm_region *region;
+  if (cm_platform_shm_wrap(handles, 1, v.capacity, v.guid, CM_PLATFORM_SHM_ACCESS_UNSAFE,
+                           CM_PLATFORM_SHM_WRAP_UNTRUSTED, &region) != MOJO_RESULT_OK)
+    return MOJO_RESULT_DATA_LOSS; /* the handle is closed */
+  cm_platform_mapping ring;
+  MojoResult rv = cm_platform_shm_map(region, 0, v.capacity, &ring);
+  if (rv != MOJO_RESULT_OK) {
+    cm_platform_shm_destroy(region);
+    return rv == MOJO_RESULT_RESOURCE_EXHAUSTED ? rv : MOJO_RESULT_DATA_LOSS;
+  }
+  cm_data_pipe_end *e = calloc(1, sizeof(*e));
+  if (!e) {
+    cm_platform_shm_unmap(&ring);
+    cm_platform_shm_destroy(region);
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  }
+  cm_dispatcher_init(&e->base, type == CM_DISPATCHER_DATA_PIPE_PRODUCER
+                                   ? &cm_data_pipe_producer_ops
+                                   : &cm_data_pipe_consumer_ops);
+  e->element_num_bytes = v.element;
+  e->capacity = v.capacity;
+  e->ring_region = region;
+  e->ring = ring;
+  e->offset = v.offset;
+  e->count = v.count;
+  e->broken = (v.flags & CM_MESSAGE_WIRE_DATA_PIPE_BROKEN) != 0;
+  e->peer_closed = e->broken;
+  e->new_data = (v.flags & CM_MESSAGE_WIRE_DATA_PIPE_NEW_DATA) != 0;
+  /* Unbound until rebind_ports names its new control port. */
+  e->transferred = true;
+  *out = &e->base;
+  return MOJO_RESULT_OK;
+}
+
 const cm_dispatcher_ops cm_data_pipe_producer_ops = {
     .type = CM_DISPATCHER_DATA_PIPE_PRODUCER,
     .close = end_close,
@@ -316,6 +445,8 @@ const cm_dispatcher_ops cm_data_pipe_producer_ops = {
     .get_ports = end_get_ports,
     .rebind_ports = end_rebind_ports,
     .on_port_status = end_on_port_status,
+    .serialized_size = end_serialized_size,
+    .serialize = end_serialize,
 };
 
 const cm_dispatcher_ops cm_data_pipe_consumer_ops = {
@@ -328,6 +459,8 @@ const cm_dispatcher_ops cm_data_pipe_consumer_ops = {
     .get_ports = end_get_ports,
     .rebind_ports = end_rebind_ports,
     .on_port_status = end_on_port_status,
+    .serialized_size = end_serialized_size,
+    .serialize = end_serialize,
 };
 
 /* ---- Shared helpers for the API files ----------------------------------- */

@@ -22,6 +22,14 @@
  * dispatcher owns are handed to the ports layer inside the message event;
  * when the message is read, the dispatcher is rebound to the new local ports
  * and gets a handle again.
+ *
+ * Another process: cm_message_serialize_for_transport() asks each object
+ * for its blob, ports and OS handles (serialized_size/serialize below);
+ * cm_message_deserialize() builds new objects from them with the per-type
+ * functions of message_serialize.h. A deserialized object starts as one
+ * whose ports were sent (unbound, `transferred`), so the ordinary read path
+ * (rebind_ports with the names the ports layer gave the carried ports on
+ * arrival) binds it, exactly as for an object that never left the process.
  */
 #ifndef CMOJO_CORE_DISPATCHER_H_
 #define CMOJO_CORE_DISPATCHER_H_
@@ -30,9 +38,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mojo/public/c/system/types.h"
 #include "mojo/public/c/system/trap.h"
+#include "platform/platform.h"
 #include "ports/ports.h"
 
 /* Mojo's C headers name these structs without typedefs; inside the core we
@@ -83,6 +93,26 @@ typedef struct cm_dispatcher_ops {
    * for message pipes, whose state lives in the port; false for data pipe
    * ends, which must drain their control messages on every change). */
   bool port_status_only_when_watched;
+
+  /* Serialization for another process (docs/message-format.md), called by
+   * cm_message_serialize_for_transport() on objects inside a message that
+   * was sent (get_ports done), so no handle names them. NULL: the type
+   * cannot leave the process (traps).
+   *
+   * serialized_size: how many blob bytes, ports and OS handles serialize()
+   * writes. Changes nothing. OK, or INVALID_ARGUMENT if the object no longer
+   * holds what it stands for (closed, region taken).
+   *
+   * serialize: writes the blob into bytes[0..num_bytes) (zeroed by the
+   * caller), the carried port names into ports[] and MOVES the object's OS
+   * handles into handles[] (the caller owns them from then on, success or
+   * not). Takes the lock itself. Cannot fail once serialized_size said OK,
+   * except for an object closed in between (INVALID_ARGUMENT, nothing
+   * written). The object is spent afterwards: it can only be closed. */
+  MojoResult (*serialized_size)(cm_dispatcher *d, uint32_t *num_bytes, uint32_t *num_ports,
+                                uint32_t *num_handles);
+  MojoResult (*serialize)(cm_dispatcher *d, uint8_t *bytes, cm_port_name *ports,
+                          cm_platform_handle *handles);
 } cm_dispatcher_ops;
 
 struct cm_dispatcher {

@@ -5,6 +5,7 @@
 #include "core/core.h"
 #include "core/handle_table.h"
 #include "core/message.h"
+#include "core/message_serialize.h"
 #include "mojo/public/c/system/message_pipe.h"
 #include "mojo/public/c/system/quota.h"
 
@@ -122,6 +123,26 @@ static void pipe_on_port_status(cm_dispatcher *d, const cm_port_ref *port) {
   pthread_mutex_unlock(&d->lock);
 }
 
+/* A pipe end carries its port and nothing else: no blob, no OS handle. */
+static MojoResult pipe_serialized_size(cm_dispatcher *d, uint32_t *num_bytes, uint32_t *num_ports,
+                                       uint32_t *num_handles) {
+  (void)d;
+  *num_bytes = 0;
+  *num_ports = 1;
+  *num_handles = 0;
+  return MOJO_RESULT_OK;
+}
+
+static MojoResult pipe_serialize(cm_dispatcher *d, uint8_t *bytes, cm_port_name *ports,
+                                 cm_platform_handle *handles) {
+  (void)bytes;
+  (void)handles;
+  pthread_mutex_lock(&d->lock);
+  ports[0] = as_pipe(d)->port.name;
+  pthread_mutex_unlock(&d->lock);
+  return MOJO_RESULT_OK;
+}
+
 static const cm_dispatcher_ops pipe_ops = {
     .type = CM_DISPATCHER_MESSAGE_PIPE,
     .close = pipe_close,
@@ -133,6 +154,8 @@ static const cm_dispatcher_ops pipe_ops = {
     .rebind_ports = pipe_rebind_ports,
     .on_port_status = pipe_on_port_status,
     .port_status_only_when_watched = true,
+    .serialized_size = pipe_serialized_size,
+    .serialize = pipe_serialize,
 };
 
 static message_pipe *pipe_new(const cm_port_ref *port) {
@@ -142,6 +165,24 @@ static message_pipe *pipe_new(const cm_port_ref *port) {
   p->port = *port;
   for (int i = 0; i < NUM_QUOTA_TYPES; i++) p->quota[i] = MOJO_QUOTA_LIMIT_NONE;
   return p;
+}
+
+MojoResult cm_message_pipe_deserialize(const uint8_t *blob, uint32_t num_bytes,
+                                       cm_platform_handle *handles, uint32_t num_handles,
+                                       cm_dispatcher **out) {
+  (void)blob;
+  if (num_bytes != 0 || num_handles != 0) {
+    cm_platform_handles_close(handles, num_handles);
+    return MOJO_RESULT_DATA_LOSS;
+  }
+  /* Unbound until rebind_ports names its new port (message_serialize.h). */
+  cm_port_ref none = {{0, 0}, NULL};
+  message_pipe *p = pipe_new(&none);
+  if (!p)
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  atomic_store(&p->transferred, true);
+  *out = &p->base;
+  return MOJO_RESULT_OK;
 }
 
 /* The port of an untransferred pipe, used without a copy (see the struct);

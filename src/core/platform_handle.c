@@ -6,6 +6,7 @@
 
 #include "core/core.h"
 #include "core/handle_table.h"
+#include "core/message_serialize.h"
 #include "core/shared_buffer.h"
 #include "mojo/public/c/system/platform_handle.h"
 
@@ -39,11 +40,43 @@ static MojoResult wrapper_begin_transit(cm_dispatcher *d) {
                                                             : MOJO_RESULT_INVALID_ARGUMENT;
 }
 
+/* ---- Serialization (docs/message-format.md) ---------------------------- */
+
+static MojoResult wrapper_serialized_size(cm_dispatcher *d, uint32_t *num_bytes,
+                                          uint32_t *num_ports, uint32_t *num_handles) {
+  pthread_mutex_lock(&d->lock);
+  bool ok = !d->closed && cm_platform_handle_is_valid(as_wrapper(d)->handle);
+  pthread_mutex_unlock(&d->lock);
+  if (!ok)
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  *num_bytes = 0;
+  *num_ports = 0;
+  *num_handles = 1;
+  return MOJO_RESULT_OK;
+}
+
+/* No blob: the OS handle itself moves out. */
+static MojoResult wrapper_serialize(cm_dispatcher *d, uint8_t *bytes, cm_port_name *ports,
+                                    cm_platform_handle *handles) {
+  (void)bytes;
+  (void)ports;
+  pthread_mutex_lock(&d->lock);
+  cm_platform_handle h = d->closed ? cm_platform_handle_invalid() : as_wrapper(d)->handle;
+  as_wrapper(d)->handle = cm_platform_handle_invalid();
+  pthread_mutex_unlock(&d->lock);
+  if (!cm_platform_handle_is_valid(h))
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  handles[0] = h;
+  return MOJO_RESULT_OK;
+}
+
 static const cm_dispatcher_ops wrapper_ops = {
     .type = CM_DISPATCHER_PLATFORM_HANDLE,
     .close = wrapper_close,
     .destroy = wrapper_destroy,
     .begin_transit = wrapper_begin_transit,
+    .serialized_size = wrapper_serialized_size,
+    .serialize = wrapper_serialize,
 };
 
 cm_dispatcher *cm_platform_handle_wrapper_create(cm_platform_handle handle) {
@@ -53,6 +86,26 @@ cm_dispatcher *cm_platform_handle_wrapper_create(cm_platform_handle handle) {
   cm_dispatcher_init(&w->base, &wrapper_ops);
   w->handle = handle;
   return &w->base;
+}
+
+MojoResult cm_platform_handle_deserialize(const uint8_t *blob, uint32_t num_bytes,
+                                          cm_platform_handle *handles, uint32_t num_handles,
+                                          cm_dispatcher **out) {
+  (void)blob;
+  /* Whatever the fd is, the receiver may have it: only its presence and
+   * kind (an fd, as the transport delivers) are checked. */
+  if (num_bytes != 0 || num_handles != 1 || handles[0].type != CM_PLATFORM_HANDLE_TYPE_FD) {
+    cm_platform_handles_close(handles, num_handles);
+    return MOJO_RESULT_DATA_LOSS;
+  }
+  cm_dispatcher *d = cm_platform_handle_wrapper_create(handles[0]);
+  if (!d) {
+    cm_platform_handles_close(handles, 1);
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  }
+  handles[0] = cm_platform_handle_invalid();
+  *out = d;
+  return MOJO_RESULT_OK;
 }
 
 /* Removes `h` from the handle table if it is a handle of `type`. NULL (and

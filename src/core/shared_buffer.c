@@ -8,6 +8,7 @@
 #include "core/buffer_mapping.h"
 #include "core/core.h"
 #include "core/handle_table.h"
+#include "core/message_serialize.h"
 #include "mojo/public/c/system/buffer.h"
 
 typedef struct shared_buffer {
@@ -41,11 +42,92 @@ static MojoResult buffer_begin_transit(cm_dispatcher *d) {
   return as_buffer(d)->region ? MOJO_RESULT_OK : MOJO_RESULT_INVALID_ARGUMENT;
 }
 
+/* ---- Serialization (docs/message-format.md) ---------------------------- */
+
+static MojoResult buffer_serialized_size(cm_dispatcher *d, uint32_t *num_bytes, uint32_t *num_ports,
+                                         uint32_t *num_handles) {
+  pthread_mutex_lock(&d->lock);
+  cm_platform_shm_region *region = d->closed ? NULL : as_buffer(d)->region;
+  uint32_t n = region ? cm_platform_shm_handle_count(region) : 0;
+  pthread_mutex_unlock(&d->lock);
+  if (!region)
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  *num_bytes = CM_MESSAGE_WIRE_SHARED_BUFFER_BLOB_BYTES;
+  *num_ports = 0;
+  *num_handles = n;
+  return MOJO_RESULT_OK;
+}
+
+/* Size, GUID and access mode go in the blob; the region's fds move out. */
+static MojoResult buffer_serialize(cm_dispatcher *d, uint8_t *bytes, cm_port_name *ports,
+                                   cm_platform_handle *handles) {
+  (void)ports;
+  pthread_mutex_lock(&d->lock);
+  cm_platform_shm_region *region = d->closed ? NULL : as_buffer(d)->region;
+  as_buffer(d)->region = NULL;
+  pthread_mutex_unlock(&d->lock);
+  if (!region)
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  cm_platform_shm_guid guid = cm_platform_shm_get_guid(region);
+  cm_le_put64(bytes + 0, cm_platform_shm_size(region));
+  cm_le_put64(bytes + 8, guid.high);
+  cm_le_put64(bytes + 16, guid.low);
+  cm_le_put32(bytes + 24, cm_platform_shm_access_mode(region));
+  cm_platform_handle out[CM_PLATFORM_SHM_MAX_HANDLES];
+  uint32_t n = cm_platform_shm_unwrap(region, out);
+  for (uint32_t i = 0; i < n; i++)
+    handles[i] = out[i];
+  return MOJO_RESULT_OK;
+}
+
+/* OS handles a region of `access_mode` consists of; 0 for an unknown mode. */
+static uint32_t handles_for_mode(uint32_t access_mode) {
+  switch (access_mode) {
+    case CM_PLATFORM_SHM_ACCESS_READ_ONLY:
+    case CM_PLATFORM_SHM_ACCESS_UNSAFE:
+      return 1;
+    case CM_PLATFORM_SHM_ACCESS_WRITABLE:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+MojoResult cm_shared_buffer_deserialize(const uint8_t *blob, uint32_t num_bytes,
+                                        cm_platform_handle *handles, uint32_t num_handles,
+                                        cm_dispatcher **out) {
+  if (num_bytes != CM_MESSAGE_WIRE_SHARED_BUFFER_BLOB_BYTES) {
+    cm_platform_handles_close(handles, num_handles);
+    return MOJO_RESULT_DATA_LOSS;
+  }
+  uint64_t size = cm_le_get64(blob + 0);
+  cm_platform_shm_guid guid = {cm_le_get64(blob + 8), cm_le_get64(blob + 16)};
+  uint32_t mode = cm_le_get32(blob + 24);
+  /* The count is checked before wrap, which would otherwise refuse to take
+   * the handles and leave them to us. */
+  if (handles_for_mode(mode) != num_handles || cm_le_get32(blob + 28) != 0 || size == 0 ||
+      size > CM_MAX_SHARED_MEMORY_BYTES) {
+    cm_platform_handles_close(handles, num_handles);
+    return MOJO_RESULT_DATA_LOSS;
+  }
+  cm_platform_shm_region *region;
+  if (cm_platform_shm_wrap(handles, num_handles, size, guid, mode, CM_PLATFORM_SHM_WRAP_UNTRUSTED,
+                           &region) != MOJO_RESULT_OK)
+    return MOJO_RESULT_DATA_LOSS; /* the handles are closed */
+  cm_dispatcher *d = cm_shared_buffer_create(region);
+  if (!d)
+    return MOJO_RESULT_RESOURCE_EXHAUSTED; /* the region is destroyed */
+  *out = d;
+  return MOJO_RESULT_OK;
+}
+
 static const cm_dispatcher_ops buffer_ops = {
     .type = CM_DISPATCHER_SHARED_BUFFER,
     .close = buffer_close,
     .destroy = buffer_destroy,
     .begin_transit = buffer_begin_transit,
+    .serialized_size = buffer_serialized_size,
+    .serialize = buffer_serialize,
 };
 
 cm_dispatcher *cm_shared_buffer_create(cm_platform_shm_region *region) {
