@@ -326,19 +326,20 @@ static bool parse_control_body(reader *r, cm_event *ev) {
   case CM_EVENT_PORT_ACCEPTED:
     return true;
   case CM_EVENT_OBSERVE_PROXY: {
-    bool broadcast = !cm_name_is_valid(&ev->port_name);
+    bool notice = ev->control_seq == CM_SEQ_INVALID;
     if (!get_valid_name(r, &ev->u.observe_proxy.proxy_node) ||
         !get_valid_name(r, &ev->u.observe_proxy.proxy_port) ||
         !get_name(r, &ev->u.observe_proxy.target_node) ||
         !get_name(r, &ev->u.observe_proxy.target_port))
       return false;
-    /* A broadcast (no target port) announces a dead proxy and names no
-     * target; a directed one must name where the route now goes. */
+    /* A notice (unordered: a dead-port broadcast with no target port, or a
+     * "your peer is gone" to one proxy) names no target; an announcement
+     * travelling along a route must name where the route now goes. */
     bool target_valid = cm_name_is_valid(&ev->u.observe_proxy.target_node) &&
                         cm_name_is_valid(&ev->u.observe_proxy.target_port);
     bool target_none = !cm_name_is_valid(&ev->u.observe_proxy.target_node) &&
                        !cm_name_is_valid(&ev->u.observe_proxy.target_port);
-    return broadcast ? target_none : target_valid;
+    return notice ? target_none : target_valid;
   }
   case CM_EVENT_OBSERVE_PROXY_ACK:
     return get_u64(r, &ev->u.observe_proxy_ack.last_seq);
@@ -362,11 +363,13 @@ static bool parse_control_body(reader *r, cm_event *ev) {
 }
 
 /* Events that travel along a route carry their sender and a control
- * sequence number; the rest (PortAccepted, MergePort, dead-proxy broadcasts)
- * carry neither. */
+ * sequence number; the rest (PortAccepted, MergePort, dead-port notices)
+ * carry neither. An ObserveProxy is a notice when it carries neither, and
+ * must be one when it has no target port (a broadcast). */
 static bool header_is_consistent(const cm_event *h) {
   bool ordered = h->type != CM_EVENT_PORT_ACCEPTED && h->type != CM_EVENT_MERGE_PORT &&
-                 !(h->type == CM_EVENT_OBSERVE_PROXY && !cm_name_is_valid(&h->port_name));
+                 !(h->type == CM_EVENT_OBSERVE_PROXY &&
+                   (!cm_name_is_valid(&h->port_name) || h->control_seq == CM_SEQ_INVALID));
   if (h->type != CM_EVENT_OBSERVE_PROXY && !cm_name_is_valid(&h->port_name))
     return false;
   if (ordered)

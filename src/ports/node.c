@@ -152,14 +152,72 @@ bool cm_node_is_lost(const cm_node *node, const cm_node_name *name) {
   return false;
 }
 
-/* ---- Ops --------------------------------------------------------------- */
-
-void cm_op_init(cm_op *op, cm_node *node) {
-  memset(op, 0, sizeof(*op));
-  op->node = node;
-  op->status = op->status_inline;
-  op->cap_status = sizeof(op->status_inline) / sizeof(op->status_inline[0]);
+/* Ports announced dead: an open-addressing set of (node, port) names, grown
+ * at half load, hashed with the node's random key (a peer picks the names
+ * it announces). An entry is 32 bytes and only ports that died on a route
+ * broken by a lost node are announced, so the set stays the size of what
+ * node losses broke; CM_PORTS_MAX_DEAD_PORTS bounds what a node flooding
+ * announcements of its own ports can make us keep. */
+static size_t dead_slot(const cm_node *node, const cm_node_name *n, const cm_port_name *p) {
+  uint64_t h = (n->v1 ^ node->hash_k1) * 0x9e3779b97f4a7c15ull;
+  h ^= (n->v2 + (h >> 31)) * 0xbf58476d1ce4e5b9ull;
+  h ^= (p->v1 ^ node->hash_k0) + (h >> 29);
+  h *= 0x94d049bb133111ebull;
+  h ^= (p->v2 + (h >> 32)) * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 29;
+  return (size_t)h & (node->cap_dead - 1);
 }
+
+static bool dead_equal(const cm_node_dead_port *d, const cm_node_name *n, const cm_port_name *p) {
+  return cm_name_equal(&d->node, n) && cm_name_equal(&d->port, p);
+}
+
+static void dead_put(cm_node *node, const cm_node_name *n, const cm_port_name *p) {
+  size_t i = dead_slot(node, n, p);
+  while (cm_name_is_valid(&node->dead[i].port)) {
+    if (dead_equal(&node->dead[i], n, p))
+      return;
+    i = (i + 1) & (node->cap_dead - 1);
+  }
+  node->dead[i].node = *n;
+  node->dead[i].port = *p;
+  node->num_dead++;
+}
+
+void cm_node_note_dead_port(cm_node *node, const cm_node_name *n, const cm_port_name *p) {
+  if (!cm_name_is_valid(p) || node->num_dead >= CM_PORTS_MAX_DEAD_PORTS)
+    return;
+  if (2 * (node->num_dead + 1) > node->cap_dead) {
+    cm_node_dead_port *old = node->dead;
+    size_t old_cap = node->cap_dead;
+    size_t cap = old_cap ? old_cap * 2 : 16;
+    node->dead = calloc(cap, sizeof(*node->dead));
+    if (!node->dead)
+      cm_ports_out_of_memory();
+    node->cap_dead = cap;
+    node->num_dead = 0;
+    for (size_t i = 0; i < old_cap; i++) {
+      if (cm_name_is_valid(&old[i].port))
+        dead_put(node, &old[i].node, &old[i].port);
+    }
+    free(old);
+  }
+  dead_put(node, n, p);
+}
+
+bool cm_node_is_dead_port(const cm_node *node, const cm_node_name *n, const cm_port_name *p) {
+  if (node->num_dead == 0)
+    return false;
+  size_t i = dead_slot(node, n, p);
+  while (cm_name_is_valid(&node->dead[i].port)) {
+    if (dead_equal(&node->dead[i], n, p))
+      return true;
+    i = (i + 1) & (node->cap_dead - 1);
+  }
+  return false;
+}
+
+/* ---- Ops --------------------------------------------------------------- */
 
 static void append(cm_event **head, cm_event **tail, cm_event *ev) {
   ev->next = NULL;
@@ -171,7 +229,7 @@ static void append(cm_event **head, cm_event **tail, cm_event *ev) {
 }
 
 void cm_op_emit(cm_op *op, const cm_node_name *to, cm_event *ev) {
-  cm_route_trace(op, "->", to, ev);
+  cm_route_trace_if(op, "->", to, ev);
   ev->route_node = *to;
   if (cm_node_is_self(op->node, to))
     append(&op->local_head, &op->local_tail, ev);
@@ -331,6 +389,7 @@ void cm_node_destroy(cm_node *node) {
   }
   free(node->buckets);
   free(node->lost);
+  free(node->dead);
   pthread_mutex_destroy(&node->lock);
   free(node);
 }

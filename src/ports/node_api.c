@@ -180,6 +180,42 @@ static MojoResult check_carried(const cm_port *port, const cm_event *ev) {
   return MOJO_RESULT_OK;
 }
 
+/* The common send, done in place: a message carrying no port, from a
+ * receiving port to its peer on this node, which takes it next (nothing of
+ * the link is buffered, the message is the next one in order). It does what
+ * cm_route_prepare_forward and then cm_route_accept_event (through the local
+ * FIFO) would do in that case, without their bookkeeping: no op, no FIFO,
+ * no trace, one port reference (for the status notification, in *notify,
+ * which the caller delivers once unlocked). False, with nothing changed,
+ * when the general path is needed. */
+static bool send_to_local_peer(cm_node *node, cm_port *port, cm_event *ev, cm_port **notify) {
+  if (ev->u.user.num_ports != 0 || port->state != CM_PORT_RECEIVING || port->peer_closed ||
+      !cm_node_is_self(node, &port->peer_node) || cm_route_trace_maybe_on())
+    return false;
+  cm_port *peer = cm_node_lookup(node, &port->peer_port);
+  if (!peer || peer->state != CM_PORT_RECEIVING || peer->buffered || peer->peer_closed ||
+      peer->remove_proxy_on_last_message || !cm_node_is_self(node, &peer->prev_node) ||
+      !cm_name_equal(&peer->prev_port, &port->name) ||
+      peer->next_control_seq_to_receive != port->next_control_seq_to_send)
+    return false;
+  uint64_t seq = port->next_seq_to_send;
+  if (seq < peer->next_seq_to_receive || (peer->queue_tail && peer->queue_tail->u.user.seq >= seq))
+    return false; /* not an append: let the general path judge it */
+  port->next_seq_to_send++;
+  ev->u.user.seq = seq;
+  ev->port_name = peer->name;
+  ev->from_port = port->name;
+  ev->control_seq = port->next_control_seq_to_send++;
+  peer->next_control_seq_to_receive++;
+  cm_port_queue_insert(peer, ev);
+  *notify = NULL;
+  if (cm_port_queue_has_next(peer)) {
+    cm_port_retain(peer); /* for the notification, made unlocked */
+    *notify = peer;
+  }
+  return true;
+}
+
 MojoResult cm_node_send_user_message(cm_node *node, const cm_port_ref *ref, cm_event *ev) {
   if (!ev)
     return MOJO_RESULT_INVALID_ARGUMENT;
@@ -187,9 +223,21 @@ MojoResult cm_node_send_user_message(cm_node *node, const cm_port_ref *ref, cm_e
     cm_event_destroy(ev);
     return MOJO_RESULT_INVALID_ARGUMENT;
   }
-  cm_op op;
-  lock(node, &op);
+  pthread_mutex_lock(&node->lock);
   cm_port *port = ref->port;
+  cm_port *notify;
+  if (send_to_local_peer(node, port, ev, &notify)) {
+    pthread_mutex_unlock(&node->lock);
+    if (notify) {
+      cm_port_ref peer = {notify->name, notify};
+      if (node->delegate.port_status_changed)
+        node->delegate.port_status_changed(node->delegate.context, &peer);
+      cm_port_release(notify);
+    }
+    return MOJO_RESULT_OK;
+  }
+  cm_op op;
+  cm_op_init(&op, node);
   ev->u.user.seq = 0;
   MojoResult rv = check_carried(port, ev);
   cm_node_name target;
@@ -213,11 +261,11 @@ MojoResult cm_node_send_user_message(cm_node *node, const cm_port_ref *ref, cm_e
 MojoResult cm_node_get_message(cm_node *node, const cm_port_ref *ref, cm_event **out) {
   if (!node || !port_of(node, ref) || !out)
     return MOJO_RESULT_INVALID_ARGUMENT;
-  cm_op op;
-  lock(node, &op);
+  pthread_mutex_lock(&node->lock);
   cm_port *port = ref->port;
   MojoResult rv = MOJO_RESULT_OK;
   cm_event *ev = NULL;
+  cm_event *ack = NULL;
   if (port->state != CM_PORT_RECEIVING) {
     rv = MOJO_RESULT_INVALID_ARGUMENT;
   } else if (!cm_port_can_accept_more(port)) {
@@ -227,10 +275,9 @@ MojoResult cm_node_get_message(cm_node *node, const cm_port_ref *ref, cm_event *
     if (!ev) {
       rv = MOJO_RESULT_SHOULD_WAIT;
     } else if (port->seq_to_ack != 0 && ev->u.user.seq == port->seq_to_ack) {
-      cm_event *ack = cm_event_new(CM_EVENT_USER_MESSAGE_READ_ACK, &port->peer_port, &port->name,
-                                   port->next_control_seq_to_send++);
+      ack = cm_event_new(CM_EVENT_USER_MESSAGE_READ_ACK, &port->peer_port, &port->name,
+                         port->next_control_seq_to_send++);
       ack->u.ack.seq_acked = port->seq_to_ack;
-      cm_op_emit(&op, &port->peer_node, ack);
     }
   }
   if (ev) {
@@ -238,10 +285,13 @@ MojoResult cm_node_get_message(cm_node *node, const cm_port_ref *ref, cm_event *
     ev->u.user.seq = 0;
     *out = ev;
   }
-  if (!op.local_head && !op.out_head) {
+  if (!ack) {
     pthread_mutex_unlock(&node->lock); /* the common case: nothing to deliver */
     return rv;
   }
+  cm_op op;
+  cm_op_init(&op, node);
+  cm_op_emit(&op, &port->peer_node, ack);
   finish(&op);
   return rv;
 }

@@ -98,6 +98,13 @@ static MojoResult on_port_accepted(cm_op *op, cm_port *port, const cm_node_name 
     cm_op_emit(op, &to, pending);
     pending = next;
   }
+  if (port->peer_gone) {
+    /* Its new home closed already; the events above still had to go (the
+     * old peer waits for the UpdatePreviousPeer to accept the closure). */
+    cm_route_tell_prev_gone(op, port);
+    cm_node_erase_port(op, port);
+    return MOJO_RESULT_OK;
+  }
   cm_route_forward_from_proxy(op, port);
   maybe_forward_ack_request(op, port);
   if (port->state != CM_PORT_PROXYING)
@@ -147,9 +154,42 @@ static void retarget_past_proxy(cm_op *op, cm_port *port, cm_event *ev) {
   cm_route_check_lost(op, port); /* the new peer may be on a lost node */
 }
 
-static MojoResult on_observe_proxy(cm_op *op, cm_port *port, cm_event *ev) {
+/* The port a proxy forwards to is gone (cm_route_tell_prev_gone): nothing
+ * it holds or will receive can be delivered any more, so it goes, and the
+ * proxy before it hears the same. Only the node of that port may say so. */
+static MojoResult on_peer_gone(cm_op *op, cm_port *port, const cm_node_name *from,
+                               cm_event *ev) {
+  const cm_node_name *gone_node = &ev->u.observe_proxy.proxy_node;
+  bool is_peer = cm_name_equal(gone_node, from) && cm_name_equal(&port->peer_node, gone_node) &&
+                 cm_name_equal(&port->peer_port, &ev->u.observe_proxy.proxy_port);
+  cm_op_destroy_later(op, ev);
+  if (!is_peer)
+    return MOJO_RESULT_OK;
+  if (port->state == CM_PORT_BUFFERING) {
+    /* Its PortAccepted is still under way; a port missing when that
+     * arrives is taken for one lost with a node, so go only then. */
+    port->peer_gone = true;
+    return MOJO_RESULT_OK;
+  }
+  if (port->state != CM_PORT_PROXYING)
+    return MOJO_RESULT_OK; /* a receiving port waits for the closure itself */
+  cm_route_tell_prev_gone(op, port);
+  cm_node_erase_port(op, port);
+  return MOJO_RESULT_OK;
+}
+
+static MojoResult on_observe_proxy(cm_op *op, cm_port *port, const cm_node_name *from,
+                                   cm_event *ev) {
   if (!cm_name_is_valid(&ev->port_name)) {
-    /* A broadcast: that proxy died with its node's connection. */
+    /* A broadcast: that proxy died with its node's connection. Only its
+     * own node announces a port's death. */
+    if (!cm_name_equal(&ev->u.observe_proxy.proxy_node, from)) {
+      cm_op_destroy_later(op, ev);
+      return MOJO_RESULT_DATA_LOSS;
+    }
+    /* Events still under way may point a route at it later: remember it. */
+    cm_node_note_dead_port(op->node, &ev->u.observe_proxy.proxy_node,
+                           &ev->u.observe_proxy.proxy_port);
     cm_route_destroy_ports_with_peer(op, &ev->u.observe_proxy.proxy_node,
                                      &ev->u.observe_proxy.proxy_port);
     cm_op_destroy_later(op, ev);
@@ -159,6 +199,8 @@ static MojoResult on_observe_proxy(cm_op *op, cm_port *port, cm_event *ev) {
     cm_op_destroy_later(op, ev);
     return MOJO_RESULT_OK;
   }
+  if (ev->control_seq == CM_SEQ_INVALID)
+    return on_peer_gone(op, port, from, ev);
   bool points_at_proxy = cm_name_equal(&port->peer_node, &ev->u.observe_proxy.proxy_node) &&
                          cm_name_equal(&port->peer_port, &ev->u.observe_proxy.proxy_port);
   if (!points_at_proxy) {
@@ -335,7 +377,7 @@ MojoResult cm_route_dispatch(cm_op *op, cm_port *port, const cm_node_name *from,
   case CM_EVENT_PORT_ACCEPTED:
     return on_port_accepted(op, port, from, ev);
   case CM_EVENT_OBSERVE_PROXY:
-    return on_observe_proxy(op, port, ev);
+    return on_observe_proxy(op, port, from, ev);
   case CM_EVENT_OBSERVE_PROXY_ACK:
     return on_observe_proxy_ack(op, port, ev);
   case CM_EVENT_OBSERVE_CLOSURE:

@@ -60,7 +60,7 @@ static bool is_ordered(const cm_event *ev) {
   case CM_EVENT_MERGE_PORT:
     return false;
   case CM_EVENT_OBSERVE_PROXY:
-    return cm_name_is_valid(&ev->port_name); /* else a dead-proxy broadcast */
+    return ev->control_seq != CM_SEQ_INVALID; /* else a dead-port notice */
   default:
     return true;
   }
@@ -97,14 +97,14 @@ void cm_route_run_buffered(cm_op *op, cm_port *port) {
  * or sends ("->"), local ones too (like WAYLAND_DEBUG): node, other node,
  * type, target, sender port, control number and the type's fields. Read
  * once; names are shown by their first 64 bits. */
-static atomic_int trace_enabled = -1; /* nodes on several threads may ask */
+atomic_int cm_route_trace_state = -1; /* nodes on several threads may ask */
 
 void cm_route_trace(const cm_op *op, const char *what, const cm_node_name *from,
                     const cm_event *ev) {
-  int enabled = atomic_load_explicit(&trace_enabled, memory_order_relaxed);
+  int enabled = atomic_load_explicit(&cm_route_trace_state, memory_order_relaxed);
   if (enabled < 0) {
     enabled = getenv("CMOJO_PORTS_TRACE") != NULL;
-    atomic_store_explicit(&trace_enabled, enabled, memory_order_relaxed);
+    atomic_store_explicit(&cm_route_trace_state, enabled, memory_order_relaxed);
   }
   if (!enabled)
     return;
@@ -143,7 +143,7 @@ void cm_route_trace(const cm_op *op, const char *what, const cm_node_name *from,
 }
 
 MojoResult cm_route_accept_event(cm_op *op, const cm_node_name *from, cm_event *ev) {
-  cm_route_trace(op, "<-", from, ev);
+  cm_route_trace_if(op, "<-", from, ev);
   /* Ports carried from another node become ports of this node as soon as
    * the message arrives, before it waits for its turn: whatever happens to
    * the message later (read, forwarded, or dropped with a closing port),
@@ -210,9 +210,16 @@ void cm_route_convert_to_proxy(cm_op *op, cm_port *port, const cm_node_name *to_
                                cm_port_name *name_inout, cm_port_descriptor *desc) {
   cm_port_name new_name;
   cm_name_random(&new_name);
-  /* Whoever sends to this port will hear from the new port instead. */
-  cm_route_update_previous_peer(op, port, to_node, &new_name);
   port->state = CM_PORT_BUFFERING;
+  /* Whoever sends to this port will hear from the new port instead; told
+   * only once the new port exists (PortAccepted), as the last event of
+   * this port to it. Should the message that creates the new port die
+   * with this node, that port keeps this one as its previous port, and
+   * the loss of this node then closes its route as it should. */
+  cm_event *up = cm_route_to_peer(port, CM_EVENT_UPDATE_PREVIOUS_PEER);
+  up->u.update_prev.new_node = *to_node;
+  up->u.update_prev.new_port = new_name;
+  cm_route_send_to_peer(op, port, up);
   if (port->peer_closed)
     port->remove_proxy_on_last_message = true;
   desc->peer_node = port->peer_node;
@@ -306,6 +313,24 @@ void cm_route_try_remove_proxy(cm_op *op, cm_port *port) {
 
 /* ---- Closure, merging, loss ------------------------------------------- */
 
+/* When messages reach `port` through a proxy (its previous port is not its
+ * peer), that proxy learns of the closure only once it has travelled the
+ * whole route, which a lost node can cut for good. The proxy has nothing
+ * left to do once the port it forwards to is gone, so it is told directly
+ * (an unordered notice naming this port) and goes at once, telling its own
+ * previous port in turn. A direct link (previous port == peer) needs no
+ * notice: the closure itself reaches the previous port. */
+void cm_route_tell_prev_gone(cm_op *op, const cm_port *port) {
+  if (!cm_name_is_valid(&port->prev_port) ||
+      (cm_name_equal(&port->prev_node, &port->peer_node) &&
+       cm_name_equal(&port->prev_port, &port->peer_port)))
+    return;
+  cm_event *ev = cm_event_new(CM_EVENT_OBSERVE_PROXY, &port->prev_port, NULL, CM_SEQ_INVALID);
+  ev->u.observe_proxy.proxy_node = op->node->name;
+  ev->u.observe_proxy.proxy_port = port->name;
+  cm_op_emit(op, &port->prev_node, ev);
+}
+
 MojoResult cm_route_close_port(cm_op *op, cm_port *port) {
   switch (port->state) {
   case CM_PORT_UNINITIALIZED:
@@ -317,6 +342,7 @@ MojoResult cm_route_close_port(cm_op *op, cm_port *port) {
     cm_event *ev = cm_route_to_peer(port, CM_EVENT_OBSERVE_CLOSURE);
     ev->u.observe_closure.last_seq = port->next_seq_to_send - 1;
     cm_op_emit(op, &port->peer_node, ev);
+    cm_route_tell_prev_gone(op, port);
     cm_node_erase_port(op, port); /* unread messages: their ports close */
     return MOJO_RESULT_OK;
   }
@@ -476,7 +502,10 @@ void cm_route_port_lost(cm_op *op, cm_port *p, bool prev_gone) {
 }
 
 void cm_route_check_lost(cm_op *op, cm_port *p) {
-  bool prev_gone = cm_node_is_lost(op->node, &p->prev_node);
-  if (prev_gone || cm_node_is_lost(op->node, &p->peer_node))
+  const cm_node *node = op->node;
+  bool prev_gone = cm_node_is_lost(node, &p->prev_node) ||
+                   cm_node_is_dead_port(node, &p->prev_node, &p->prev_port);
+  if (prev_gone || cm_node_is_lost(node, &p->peer_node) ||
+      cm_node_is_dead_port(node, &p->peer_node, &p->peer_port))
     cm_route_port_lost(op, p, prev_gone);
 }

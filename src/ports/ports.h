@@ -37,8 +37,8 @@
  *
  * Known limits (docs/ports.md): a cycle of pipe ends carried inside each
  * other's unread messages is never read and never freed (Mojo leaks it
- * too); after a node loss a drained proxy can stay behind in rare
- * interleavings.
+ * too); a node remembers the nodes reported lost and the ports announced
+ * dead for its whole life.
  */
 #ifndef CMOJO_PORTS_PORTS_H_
 #define CMOJO_PORTS_PORTS_H_
@@ -185,8 +185,9 @@ typedef struct cm_node_delegate {
   /* An event for every other node (announces a port that died on a route
    * broken by a lost node, so ports elsewhere that still point at it go
    * too). Deliver it to every node this one may share routes with, not back
-   * to this node (which handled it already). Ownership moves to the
-   * delegate. */
+   * to this node (which handled it already); receivers must accept it with
+   * this node as `from` (a relay passes the origin on): a node may only
+   * announce its own ports. Ownership moves to the delegate. */
   void (*broadcast_event)(void *context, cm_event *ev);
   /* Something observable about `port` changed: a message arrived, the peer
    * closed, the port became or stopped being remote, a read ack arrived.

@@ -46,6 +46,12 @@
  * message: Mojo caps handles per message far lower (the core limits handles
  * per message); this bound only keeps one event's allocation reasonable. */
 #define CM_PORTS_MAX_PORTS_PER_EVENT 4096u
+/* Ports announced dead that a node remembers (2 MiB of names at most). Only
+ * ports on routes broken by a lost node are announced, a handful per loss;
+ * past the bound, late events pointing at a dead port are no longer caught
+ * (the route may then keep a proxy), which only a node flooding such
+ * announcements can cause. */
+#define CM_PORTS_MAX_DEAD_PORTS 65536u
 
 #define CM_SEQ_INITIAL ((uint64_t)1)
 #define CM_SEQ_INVALID UINT64_MAX
@@ -162,6 +168,7 @@ struct cm_port {
   bool pending_merge_peer;
   cm_node_name pending_merge_node; /* who may merge into it; invalid: any */
   bool remove_proxy_on_last_message;
+  bool peer_gone; /* BUFFERING: the new home closed already; go once accepted */
   bool peer_closed;
   bool peer_lost_unexpectedly;
 };
@@ -193,6 +200,12 @@ typedef struct cm_op {
   cm_port *status_inline[8];
 } cm_op;
 
+/* A port announced dead on a route broken by a lost node. */
+typedef struct cm_node_dead_port {
+  cm_node_name node;
+  cm_port_name port; /* invalid: free slot */
+} cm_node_dead_port;
+
 struct cm_node {
   cm_node_name name;
   cm_node_delegate delegate;
@@ -203,6 +216,8 @@ struct cm_node {
   uint64_t hash_k0, hash_k1; /* per-node random hash key */
   cm_node_name *lost;         /* (lock) nodes reported lost, for late routes */
   size_t num_lost, cap_lost;
+  cm_node_dead_port *dead;    /* (lock) ports announced dead (hash set) */
+  size_t num_dead, cap_dead;
 };
 
 /* node.c: the port table and the op machinery. All need node->lock. */
@@ -215,7 +230,24 @@ void cm_node_erase_port(cm_op *op, cm_port *port);
 /* Remembers that `name` was lost / asks whether it was. */
 void cm_node_note_lost(cm_node *node, const cm_node_name *name);
 bool cm_node_is_lost(const cm_node *node, const cm_node_name *name);
-void cm_op_init(cm_op *op, cm_node *node);
+/* Remembers that port `port` of node `n` died on a broken route (its death
+ * was announced) / asks whether it did. An event under way can point a
+ * route at such a port after the announcement passed. */
+void cm_node_note_dead_port(cm_node *node, const cm_node_name *n, const cm_port_name *port);
+bool cm_node_is_dead_port(const cm_node *node, const cm_node_name *n, const cm_port_name *port);
+/* Field by field, inline: every call makes an op, and the inline status
+ * array needs no clearing (num_status says what is in it). */
+static inline void cm_op_init(cm_op *op, cm_node *node) {
+  op->node = node;
+  op->out_head = op->out_tail = NULL;
+  op->bcast_head = op->bcast_tail = NULL;
+  op->local_head = op->local_tail = NULL;
+  op->dead_head = NULL;
+  op->destroy_head = NULL;
+  op->status = op->status_inline;
+  op->num_status = 0;
+  op->cap_status = sizeof(op->status_inline) / sizeof(op->status_inline[0]);
+}
 /* Queues `ev` for node `to` (this node's own events go to the local FIFO). */
 void cm_op_emit(cm_op *op, const cm_node_name *to, cm_event *ev);
 void cm_op_broadcast(cm_op *op, cm_event *ev);
@@ -230,6 +262,9 @@ void cm_op_finish(cm_op *op);
 /* node_route.c: the routing algorithm. All run with node->lock held. */
 MojoResult cm_route_accept_event(cm_op *op, const cm_node_name *from, cm_event *ev);
 MojoResult cm_route_close_port(cm_op *op, cm_port *port);
+/* Tells the proxy that forwards to `port` (its previous port, when that is
+ * not its peer) that `port` is gone, so that the proxy goes too. */
+void cm_route_tell_prev_gone(cm_op *op, const cm_port *port);
 /* Prepares `ev` to leave `port` (assigns sequence numbers, turns carried
  * ports into proxies when the target is another node); *target gets the
  * node to send it to. */
@@ -267,9 +302,20 @@ void cm_route_send_to_peer(cm_op *op, cm_port *port, cm_event *ev);
 void cm_route_update_previous_peer(cm_op *op, cm_port *port, const cm_node_name *node,
                                    const cm_port_name *name);
 /* CMOJO_PORTS_TRACE=1: prints `ev` with direction `what` ("<-" accepted
- * from `peer`, "->" sent to `peer`). */
+ * from `peer`, "->" sent to `peer`). Call through cm_route_trace_if(), which
+ * costs one relaxed load while tracing is off. */
 void cm_route_trace(const cm_op *op, const char *what, const cm_node_name *peer,
                     const cm_event *ev);
+/* -1 until the environment was read, then 0 (off) or 1 (on). */
+extern atomic_int cm_route_trace_state;
+static inline bool cm_route_trace_maybe_on(void) {
+  return atomic_load_explicit(&cm_route_trace_state, memory_order_relaxed) != 0;
+}
+static inline void cm_route_trace_if(const cm_op *op, const char *what,
+                                     const cm_node_name *peer, const cm_event *ev) {
+  if (cm_route_trace_maybe_on())
+    cm_route_trace(op, what, peer, ev);
+}
 /* Processes buffered control-ordered events that are now in turn. */
 void cm_route_run_buffered(cm_op *op, cm_port *port);
 void cm_route_set_peer(cm_port *port, const cm_node_name *node, const cm_port_name *name);

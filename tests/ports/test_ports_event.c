@@ -301,12 +301,52 @@ static void test_hostile_events(void **state) {
   all_clean();
 }
 
+/* ObserveProxy notices (no sender, no control number): the parser takes
+ * them only without a target; a node takes a death announcement only from
+ * the node of the port that died, and a "peer gone" only about the port a
+ * proxy forwards to. Neither may touch a healthy route. */
+static void test_notices(void **state) {
+  (void)state;
+  cm_node *n = g_net.nodes[0];
+  cm_node_name stranger = name_of(0xdead, 0xbeef);
+  cm_port_ref a, b;
+  assert_int_equal(cm_node_create_port_pair(n, &a, &b), MOJO_RESULT_OK);
+  for (int kind = 0; kind < 3; kind++) {
+    cm_event *ev = cm_event_new(CM_EVENT_OBSERVE_PROXY, kind ? &a.name : NULL, NULL,
+                                CM_SEQ_INVALID);
+    ev->u.observe_proxy.proxy_node = kind == 2 ? stranger : *cm_node_get_name(n);
+    ev->u.observe_proxy.proxy_port = b.name;
+    size_t len, used;
+    unsigned char *bytes = serialize(ev, &len);
+    cm_event *back = NULL;
+    assert_int_equal(cm_event_deserialize(bytes, len, &back, &used), MOJO_RESULT_OK);
+    /* With a target it is neither a notice nor an announcement. */
+    put_le64(bytes + 48 + 32, 1);
+    put_le64(bytes + 48 + 48, 1);
+    cm_event *bad = NULL;
+    assert_int_equal(cm_event_deserialize(bytes, len, &bad, &used), MOJO_RESULT_DATA_LOSS);
+    free(bytes);
+    cm_event_destroy(ev);
+    /* 0: announces b dead, but not from b's node; 1: tells a its peer b is
+     * gone, not from b's node either; 2: from the stranger, about a port
+     * named b on the stranger, which is not a's peer. */
+    MojoResult rv = cm_node_accept_event(n, &stranger, back);
+    assert_int_equal(rv, kind == 0 ? MOJO_RESULT_DATA_LOSS : MOJO_RESULT_OK);
+  }
+  assert_int_equal(cm_node_send_user_message(n, &a, net_msg("alive", 0)), MOJO_RESULT_OK);
+  net_expect(0, &b, "alive");
+  close_ref(0, &a);
+  close_ref(0, &b);
+  all_clean();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_serialization_round_trip),
       cmocka_unit_test(test_serialization_rejects_malformed),
       cmocka_unit_test(test_serialization_fuzz),
       cmocka_unit_test_setup_teardown(test_hostile_events, setup1, teardown),
+      cmocka_unit_test_setup_teardown(test_notices, setup1, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
