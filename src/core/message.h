@@ -61,6 +61,9 @@ static inline cm_message *cm_message_from_handle(MojoMessageHandle h) {
 /* Payload operations handed to the ports layer with each message event. */
 extern const cm_payload_ops cm_message_payload_ops;
 
+/* A new empty message (from a per-thread cache when possible); NULL when out
+ * of memory. cm_message_destroy() gives it back. */
+cm_message *cm_message_alloc(void);
 void cm_message_destroy(cm_message *m);
 
 /* Runs a context message's serializer (MojoSerializeMessage semantics). */

@@ -231,12 +231,9 @@ static bool parse(const uint8_t *p, size_t len, size_t num_handles, size_t num_e
 
 /* A committed, sent message with room for n dispatchers and the payload. */
 static cm_message *message_new(uint32_t n, const uint8_t *payload, uint32_t payload_size) {
-  cm_message *m = malloc(sizeof(*m));
+  cm_message *m = cm_message_alloc();
   if (!m)
     return NULL;
-  memset(m, 0, offsetof(cm_message, inline_payload));
-  m->payload = m->inline_payload;
-  m->payload_capacity = CM_MESSAGE_INLINE_BYTES;
   if (payload_size > CM_MESSAGE_INLINE_BYTES) {
     m->payload = malloc(payload_size);
     m->payload_capacity = payload_size;

@@ -40,11 +40,43 @@ typedef struct cm_request_context {
   cm_pending_event inline_events[CM_REQUEST_CONTEXT_INLINE_EVENTS];
 } cm_request_context;
 
+/* The current thread's outermost context, or NULL. initial-exec: a plain
+ * %fs-relative access on every API call instead of a __tls_get_addr call;
+ * the variable is tiny, so even a dlopen()ed libcmojo fits in the static TLS
+ * surplus glibc keeps for that. */
+extern _Thread_local cm_request_context *cm_current_request_context
+    __attribute__((tls_model("initial-exec")));
+
+void cm_request_context_run(cm_request_context *rc);
+
 /* Starts a context on this thread. `flags` is what events collected by it
- * carry (MOJO_TRAP_EVENT_FLAG_WITHIN_API_CALL for API calls). */
-void cm_request_context_begin(cm_request_context *rc, MojoTrapEventFlags flags);
+ * carry (MOJO_TRAP_EVENT_FLAG_WITHIN_API_CALL for API calls). Inline: every
+ * API call opens one, and almost none collects an event. */
+/* Storing the address of the caller's local context in a thread-local is
+ * the point (cm_request_context_end clears it before the caller returns);
+ * gcc 12 cannot see the pairing through the API macros and warns. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+static inline void cm_request_context_begin(cm_request_context *rc, MojoTrapEventFlags flags) {
+  rc->outermost = cm_current_request_context == NULL;
+  rc->flags = flags;
+  rc->num_events = 0;
+  rc->capacity = 0; /* events[] is set up by the first cm_request_context_add */
+  if (rc->outermost) cm_current_request_context = rc;
+}
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic pop
+#endif
+
 /* Ends it; the outermost context runs the collected events. */
-void cm_request_context_end(cm_request_context *rc);
+static inline void cm_request_context_end(cm_request_context *rc) {
+  if (!rc->outermost) return;
+  /* Handlers may call the API: they get contexts of their own. */
+  cm_current_request_context = NULL;
+  if (rc->num_events) cm_request_context_run(rc);
+}
 
 /* Queues an event for `trigger` (a reference is taken) into the current
  * thread's outermost context. Callers always run inside a context. */

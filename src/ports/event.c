@@ -17,13 +17,20 @@
 #define NAME_SIZE 16u
 #define USER_FIXED_SIZE 16u
 
+static void *(*const volatile zero_fn)(void *, int, size_t) = memset;
+
 static cm_event *event_alloc(size_t num_ports) {
   if (num_ports > CM_PORTS_MAX_PORTS_PER_EVENT)
     return NULL;
   size_t extra = num_ports * (sizeof(cm_port_name) + sizeof(cm_port_descriptor));
-  cm_event *ev = calloc(1, sizeof(*ev) + extra);
+  /* malloc + memset rather than calloc: glibc's calloc bypasses the
+   * per-thread cache, and an event is allocated for every message. The
+   * memset goes through a volatile pointer because compilers turn
+   * malloc+memset back into calloc. */
+  cm_event *ev = malloc(sizeof(*ev) + extra);
   if (!ev)
     return NULL;
+  zero_fn(ev, 0, sizeof(*ev) + extra);
   ev->control_seq = CM_SEQ_INVALID;
   if (num_ports > 0) {
     /* Descriptors first: they hold uint64_t fields and need the alignment
