@@ -14,6 +14,13 @@
 #include "core/trap.h"
 #include "mojo/public/c/system/data_pipe.h"
 
+/* Rings up to this size are backed by memory when mapped rather than page by
+ * page as data first flows: a fault per page of shared memory costs more than
+ * the copy into it, and a ring is used whole within its first lap. Larger
+ * rings (up to the 1 GiB limit, possibly sized by a peer) fault in as used,
+ * so no one can make this process commit a huge ring up front. */
+#define PREFAULT_MAX_BYTES (4u * 1024u * 1024u)
+
 #define CONTROL_MESSAGE_BYTES 8u
 
 static bool is_producer(const cm_data_pipe_end *e) {
@@ -411,6 +418,7 @@ MojoResult cm_data_pipe_deserialize(cm_dispatcher_type type, const uint8_t *blob
     cm_platform_shm_destroy(region);
     return rv == MOJO_RESULT_RESOURCE_EXHAUSTED ? rv : MOJO_RESULT_DATA_LOSS;
   }
+  if (v.capacity <= PREFAULT_MAX_BYTES) cm_platform_shm_prefault(&ring);
   cm_data_pipe_end *e = calloc(1, sizeof(*e));
   if (!e) {
     cm_platform_shm_unmap(&ring);
@@ -534,6 +542,7 @@ static cm_data_pipe_end *end_new(const cm_dispatcher_ops *ops, uint32_t element,
     cm_dispatcher_unref(&e->base);
     return NULL;
   }
+  if (capacity <= PREFAULT_MAX_BYTES) cm_platform_shm_prefault(&e->ring);
   e->port = *port;
   return e;
 }

@@ -235,6 +235,16 @@ MojoResult cm_platform_shm_map(cm_platform_shm_region *region, uint64_t offset, 
   return MOJO_RESULT_OK;
 }
 
+void cm_platform_shm_prefault(const cm_platform_mapping *mapping) {
+#if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
+  if (mapping->map_start)
+    (void)madvise(mapping->map_start, mapping->map_len,
+                  mapping->writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+#else
+  (void)mapping;
+#endif
+}
+
 void cm_platform_shm_unmap(cm_platform_mapping *mapping) {
   if (mapping->map_start)
     munmap(mapping->map_start, mapping->map_len);
