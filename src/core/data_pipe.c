@@ -608,3 +608,17 @@ MojoResult MojoCreateDataPipe(const struct MojoCreateDataPipeOptions *options,
   }
   CM_API_RETURN(rc, rv);
 }
+
+void cm_data_pipe_advance_locked(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
+  e->offset = (uint32_t)(((uint64_t)e->offset + n) % e->capacity);
+  e->count -= n;
+  cm_port_ref_copy(port, &e->port);
+}
+
+void cm_data_pipe_finish(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port, uint32_t command) {
+  cm_data_pipe_notify_locked(e);
+  pthread_mutex_unlock(&e->base.lock);
+  if (n)
+    cm_data_pipe_send(port, command, n);
+  cm_port_ref_release(port);
+}

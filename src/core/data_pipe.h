@@ -120,6 +120,15 @@ bool cm_data_pipe_lock_usable(cm_data_pipe_end *e);
  * a closed peer needs no news, and Mojo drops the count the same way. */
 void cm_data_pipe_send(const cm_port_ref *port, uint32_t command, uint32_t num_bytes);
 
+/* Moves the end's offset past `n` bytes it wrote or read (lock held): the
+ * producer's count is free space, the consumer's is available data, so both
+ * shrink. Hands back the port to announce them on once the lock is dropped. */
+void cm_data_pipe_advance_locked(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port);
+
+/* Ends the lock of a successful write or read: tells triggers, unlocks, then
+ * announces the `n` bytes to the other end with `command` (if any). */
+void cm_data_pipe_finish(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port, uint32_t command);
+
 /* Copies between the ring and linear memory; `offset` < capacity and
  * `n` <= capacity, wrapping around the end of the ring. Lock held. */
 void cm_data_pipe_copy_out(const cm_data_pipe_end *e, uint32_t offset, void *dst, uint32_t n);

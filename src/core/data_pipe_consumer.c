@@ -47,23 +47,6 @@ static cm_data_pipe_end *get_consumer(MojoHandle h) {
   return cm_data_pipe_get(h, CM_DISPATCHER_DATA_PIPE_CONSUMER);
 }
 
-/* Drops `n` bytes at the read offset (lock held) and hands back the port to
- * announce the freed space on once the lock is dropped. */
-static void consume_locked(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
-  e->offset = (uint32_t)(((uint64_t)e->offset + n) % e->capacity);
-  e->count -= n;
-  cm_port_ref_copy(port, &e->port);
-}
-
-/* Ends the lock of a successful read: signals, then the announcement. */
-static void finish_read(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
-  cm_data_pipe_notify_locked(e);
-  pthread_mutex_unlock(&e->base.lock);
-  if (n)
-    cm_data_pipe_send(port, CM_DATA_PIPE_DATA_WAS_READ, n);
-  cm_port_ref_release(port);
-}
-
 /* How many bytes a read/peek/discard of `wanted` moves now, or why none. */
 static MojoResult read_amount(const cm_data_pipe_end *e, uint32_t wanted, bool all_or_none,
                               uint32_t *n) {
@@ -106,10 +89,10 @@ static MojoResult read_data(cm_data_pipe_end *e, MojoReadDataFlags flags, void *
   *num_bytes = n;
   cm_port_ref port = {{0, 0}, NULL};
   if (!(flags & MOJO_READ_DATA_FLAG_PEEK))
-    consume_locked(e, n, &port);
+    cm_data_pipe_advance_locked(e, n, &port);
   else
     n = 0; /* nothing to announce */
-  finish_read(e, n, &port);
+  cm_data_pipe_finish(e, n, &port, CM_DATA_PIPE_DATA_WAS_READ);
   return MOJO_RESULT_OK;
 }
 
@@ -194,8 +177,8 @@ static MojoResult end_read(cm_data_pipe_end *e, uint32_t n) {
     return MOJO_RESULT_INVALID_ARGUMENT;
   }
   cm_port_ref port;
-  consume_locked(e, n, &port);
-  finish_read(e, n, &port);
+  cm_data_pipe_advance_locked(e, n, &port);
+  cm_data_pipe_finish(e, n, &port, CM_DATA_PIPE_DATA_WAS_READ);
   return MOJO_RESULT_OK;
 }
 

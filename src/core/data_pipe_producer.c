@@ -32,23 +32,6 @@ static cm_data_pipe_end *get_producer(MojoHandle h) {
   return cm_data_pipe_get(h, CM_DISPATCHER_DATA_PIPE_PRODUCER);
 }
 
-/* Marks `n` bytes at the write offset as written (lock held) and hands
- * back the port to announce them on once the lock is dropped. */
-static void commit_locked(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
-  e->offset = (uint32_t)(((uint64_t)e->offset + n) % e->capacity);
-  e->count -= n;
-  cm_port_ref_copy(port, &e->port);
-}
-
-/* Ends the lock of a successful write: signals, then the announcement. */
-static void finish_write(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
-  cm_data_pipe_notify_locked(e);
-  pthread_mutex_unlock(&e->base.lock);
-  if (n)
-    cm_data_pipe_send(port, CM_DATA_PIPE_DATA_WAS_WRITTEN, n);
-  cm_port_ref_release(port);
-}
-
 static MojoResult write_data(cm_data_pipe_end *e, const void *elements, uint32_t *num_bytes,
                              MojoWriteDataFlags flags) {
   if (!cm_data_pipe_lock_usable(e))
@@ -73,9 +56,9 @@ static MojoResult write_data(cm_data_pipe_end *e, const void *elements, uint32_t
     n = e->count; /* whole elements: both are multiples */
   cm_data_pipe_copy_in(e, e->offset, elements, n);
   cm_port_ref port;
-  commit_locked(e, n, &port);
+  cm_data_pipe_advance_locked(e, n, &port);
   *num_bytes = n;
-  finish_write(e, n, &port);
+  cm_data_pipe_finish(e, n, &port, CM_DATA_PIPE_DATA_WAS_WRITTEN);
   return MOJO_RESULT_OK;
 }
 
@@ -148,8 +131,8 @@ static MojoResult end_write(cm_data_pipe_end *e, uint32_t n) {
     return MOJO_RESULT_INVALID_ARGUMENT;
   }
   cm_port_ref port;
-  commit_locked(e, n, &port);
-  finish_write(e, n, &port);
+  cm_data_pipe_advance_locked(e, n, &port);
+  cm_data_pipe_finish(e, n, &port, CM_DATA_PIPE_DATA_WAS_WRITTEN);
   return MOJO_RESULT_OK;
 }
 
