@@ -498,6 +498,18 @@ static void test_fuse(void **state) {
                    MOJO_RESULT_INVALID_ARGUMENT);
   assert_true(query(f).satisfied_signals & MOJO_HANDLE_SIGNAL_PEER_CLOSED);
   MojoClose(f);
+  /* An end that was written to cannot be fused; both handles are gone. */
+  MojoHandle g, h, i2, j;
+  assert_int_equal(MojoCreateMessagePipe(NULL, &g, &h), MOJO_RESULT_OK);
+  assert_int_equal(MojoCreateMessagePipe(NULL, &i2, &j), MOJO_RESULT_OK);
+  assert_int_equal(write_bytes(h, "spoils it"), MOJO_RESULT_OK);
+  assert_int_equal(MojoFuseMessagePipes(h, i2, NULL), MOJO_RESULT_FAILED_PRECONDITION);
+  assert_int_equal(MojoClose(h), MOJO_RESULT_INVALID_ARGUMENT);
+  assert_int_equal(MojoClose(i2), MOJO_RESULT_INVALID_ARGUMENT);
+  assert_true(query(g).satisfied_signals & MOJO_HANDLE_SIGNAL_PEER_CLOSED);
+  assert_true(query(j).satisfied_signals & MOJO_HANDLE_SIGNAL_PEER_CLOSED);
+  MojoClose(g);
+  MojoClose(j);
   /* Two ends of the same pipe cannot be fused. */
   assert_int_equal(MojoCreateMessagePipe(NULL, &e, &f), MOJO_RESULT_OK);
   assert_int_equal(MojoFuseMessagePipes(e, f, NULL), MOJO_RESULT_FAILED_PRECONDITION);
