@@ -622,3 +622,22 @@ void cm_data_pipe_finish(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port, uin
     cm_data_pipe_send(port, command, n);
   cm_port_ref_release(port);
 }
+
+MojoResult cm_data_pipe_end_two_phase(cm_data_pipe_end *e, uint32_t n, uint32_t command) {
+  if (!cm_data_pipe_lock_usable(e))
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  if (!e->in_two_phase) {
+    pthread_mutex_unlock(&e->base.lock);
+    return MOJO_RESULT_FAILED_PRECONDITION;
+  }
+  e->in_two_phase = false;
+  if (n > e->two_phase || n % e->element_num_bytes != 0) {
+    cm_data_pipe_notify_locked(e);
+    pthread_mutex_unlock(&e->base.lock);
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  }
+  cm_port_ref port;
+  cm_data_pipe_advance_locked(e, n, &port);
+  cm_data_pipe_finish(e, n, &port, command);
+  return MOJO_RESULT_OK;
+}

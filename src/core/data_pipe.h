@@ -129,6 +129,13 @@ void cm_data_pipe_advance_locked(cm_data_pipe_end *e, uint32_t n, cm_port_ref *p
  * announces the `n` bytes to the other end with `command` (if any). */
 void cm_data_pipe_finish(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port, uint32_t command);
 
+/* MojoEndWriteData / MojoEndReadData: ends the two-phase operation (over
+ * whatever the result; a closed peer does not fail it), then commits `n`
+ * bytes and announces them with `command`. INVALID_ARGUMENT for an unusable
+ * end or a count that is more than was begun or not whole elements,
+ * FAILED_PRECONDITION when no two-phase operation is in progress. */
+MojoResult cm_data_pipe_end_two_phase(cm_data_pipe_end *e, uint32_t n, uint32_t command);
+
 /* Copies between the ring and linear memory; `offset` < capacity and
  * `n` <= capacity, wrapping around the end of the ring. Lock held. */
 void cm_data_pipe_copy_out(const cm_data_pipe_end *e, uint32_t offset, void *dst, uint32_t n);

@@ -163,32 +163,13 @@ MojoResult MojoBeginReadData(MojoHandle data_pipe_consumer_handle,
   CM_API_RETURN(rc, rv);
 }
 
-static MojoResult end_read(cm_data_pipe_end *e, uint32_t n) {
-  if (!cm_data_pipe_lock_usable(e))
-    return MOJO_RESULT_INVALID_ARGUMENT;
-  if (!e->in_two_phase) {
-    pthread_mutex_unlock(&e->base.lock);
-    return MOJO_RESULT_FAILED_PRECONDITION;
-  }
-  e->in_two_phase = false; /* over whatever the result */
-  if (n > e->two_phase || n % e->element_num_bytes != 0) {
-    cm_data_pipe_notify_locked(e);
-    pthread_mutex_unlock(&e->base.lock);
-    return MOJO_RESULT_INVALID_ARGUMENT;
-  }
-  cm_port_ref port;
-  cm_data_pipe_advance_locked(e, n, &port);
-  cm_data_pipe_finish(e, n, &port, CM_DATA_PIPE_DATA_WAS_READ);
-  return MOJO_RESULT_OK;
-}
-
 MojoResult MojoEndReadData(MojoHandle data_pipe_consumer_handle, uint32_t num_bytes_read,
                            const struct MojoEndReadDataOptions *options) {
   CM_API_BEGIN(rc);
   cm_data_pipe_end *e = get_consumer(data_pipe_consumer_handle);
   MojoResult rv = MOJO_RESULT_INVALID_ARGUMENT;
   if (e && CM_OPTIONS_OK(options))
-    rv = end_read(e, num_bytes_read);
+    rv = cm_data_pipe_end_two_phase(e, num_bytes_read, CM_DATA_PIPE_DATA_WAS_READ);
   if (e)
     cm_dispatcher_unref(&e->base);
   CM_API_RETURN(rc, rv);

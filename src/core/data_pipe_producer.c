@@ -116,33 +116,13 @@ MojoResult MojoBeginWriteData(MojoHandle data_pipe_producer_handle,
   CM_API_RETURN(rc, rv);
 }
 
-static MojoResult end_write(cm_data_pipe_end *e, uint32_t n) {
-  if (!cm_data_pipe_lock_usable(e))
-    return MOJO_RESULT_INVALID_ARGUMENT;
-  if (!e->in_two_phase) {
-    pthread_mutex_unlock(&e->base.lock);
-    return MOJO_RESULT_FAILED_PRECONDITION;
-  }
-  /* Over whatever the result; a closed consumer does not fail it. */
-  e->in_two_phase = false;
-  if (n > e->two_phase || n % e->element_num_bytes != 0) {
-    cm_data_pipe_notify_locked(e);
-    pthread_mutex_unlock(&e->base.lock);
-    return MOJO_RESULT_INVALID_ARGUMENT;
-  }
-  cm_port_ref port;
-  cm_data_pipe_advance_locked(e, n, &port);
-  cm_data_pipe_finish(e, n, &port, CM_DATA_PIPE_DATA_WAS_WRITTEN);
-  return MOJO_RESULT_OK;
-}
-
 MojoResult MojoEndWriteData(MojoHandle data_pipe_producer_handle, uint32_t num_bytes_written,
                             const struct MojoEndWriteDataOptions *options) {
   CM_API_BEGIN(rc);
   cm_data_pipe_end *e = get_producer(data_pipe_producer_handle);
   MojoResult rv = MOJO_RESULT_INVALID_ARGUMENT;
   if (e && CM_OPTIONS_OK(options))
-    rv = end_write(e, num_bytes_written);
+    rv = cm_data_pipe_end_two_phase(e, num_bytes_written, CM_DATA_PIPE_DATA_WAS_WRITTEN);
   if (e)
     cm_dispatcher_unref(&e->base);
   CM_API_RETURN(rc, rv);
