@@ -155,7 +155,7 @@ MojoResult MojoClose(MojoHandle handle) {
   cm_dispatcher *d;
   MojoResult rv = cm_handles_remove(handle, &d);
   if (rv != MOJO_RESULT_OK) CM_API_RETURN(rc, rv);
-  cm_dispatcher_close(d, false);
+  cm_dispatcher_close(d);
   cm_dispatcher_unref(d);
   CM_API_RETURN(rc, MOJO_RESULT_OK);
 }

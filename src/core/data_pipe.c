@@ -242,10 +242,10 @@ static void drain(cm_data_pipe_end *e) {
 
 /* ---- Dispatcher ops ----------------------------------------------------- */
 
-static void end_close(cm_dispatcher *d, bool in_transit_sent) {
+static void end_close(cm_dispatcher *d) {
   cm_data_pipe_end *e = cm_data_pipe_end_from(d);
   pthread_mutex_lock(&d->lock);
-  bool owns_port = !e->transferred && !in_transit_sent;
+  bool owns_port = !e->transferred;
   e->transferred = true;
   cm_platform_mapping ring = e->ring;
   cm_platform_shm_region *region = e->ring_region;

@@ -22,7 +22,7 @@ void cm_dispatcher_unref(cm_dispatcher *d) {
   d->ops->destroy(d);
 }
 
-MojoResult cm_dispatcher_close(cm_dispatcher *d, bool in_transit_sent) {
+MojoResult cm_dispatcher_close(cm_dispatcher *d) {
   pthread_mutex_lock(&d->lock);
   if (d->closed) {
     pthread_mutex_unlock(&d->lock);
@@ -33,7 +33,7 @@ MojoResult cm_dispatcher_close(cm_dispatcher *d, bool in_transit_sent) {
   pthread_mutex_unlock(&d->lock);
 
   cm_trigger_cancel_taken(list);
-  d->ops->close(d, in_transit_sent);
+  d->ops->close(d);
   return MOJO_RESULT_OK;
 }
 

@@ -65,10 +65,11 @@ typedef struct cm_trigger cm_trigger;
 typedef struct cm_dispatcher_ops {
   cm_dispatcher_type type;
   /* Releases what the dispatcher stands for. Called once, with no lock held,
-   * after triggers were cancelled. `in_transit_sent` is true when the object
-   * was inside a message that was written: its ports then belong to the ports
-   * layer and must not be closed here. */
-  void (*close)(cm_dispatcher *d, bool in_transit_sent);
+   * after triggers were cancelled. Ports handed to the ports layer (by
+   * get_ports, when a message carrying the object was written) or never
+   * bound (a deserialized object not yet read) are not the object's to
+   * close: each kind records that when it happens. */
+  void (*close)(cm_dispatcher *d);
   /* Frees the memory; the last reference is gone. */
   void (*destroy)(cm_dispatcher *d);
   /* Current signals. Called with d->lock held. NULL: not watchable (traps
@@ -139,7 +140,7 @@ static inline cm_dispatcher_type cm_dispatcher_get_type(const cm_dispatcher *d) 
 
 /* Closes the object: cancels every trigger watching it (CANCELLED events),
  * then ops->close(). Returns INVALID_ARGUMENT if it was closed already. */
-MojoResult cm_dispatcher_close(cm_dispatcher *d, bool in_transit_sent);
+MojoResult cm_dispatcher_close(cm_dispatcher *d);
 
 /* Signals of a watchable object; INVALID_ARGUMENT if closed. */
 MojoResult cm_dispatcher_query_signals(cm_dispatcher *d, MojoHandleSignalsState *out);

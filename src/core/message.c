@@ -81,7 +81,7 @@ static void message_free(cm_message *m) {
 static void release_dispatchers(cm_message *m) {
   if (!m->handles_taken) {
     for (uint32_t i = 0; i < m->num_dispatchers; i++) {
-      cm_dispatcher_close(m->dispatchers[i], m->sent);
+      cm_dispatcher_close(m->dispatchers[i]);
       cm_dispatcher_unref(m->dispatchers[i]);
     }
   }

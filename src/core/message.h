@@ -13,10 +13,10 @@
  *
  * Ownership of attached dispatchers: the message holds one reference on
  * each. Until the message is written, the dispatchers own their ports and
- * destroying the message closes them. Once it is handed to the ports layer
- * (`sent`), the ports travel inside the event and belong to the ports layer
- * until a reader takes the message out and rebinds each dispatcher to its new
- * local ports (cm_message_rebind).
+ * destroying the message closes them. When it is written, each dispatcher
+ * hands its ports to the event (get_ports marks it transferred): they belong
+ * to the ports layer until a reader takes the message out and rebinds each
+ * dispatcher to its new local ports (cm_message_rebind).
  */
 #ifndef CMOJO_CORE_MESSAGE_H_
 #define CMOJO_CORE_MESSAGE_H_
@@ -41,7 +41,6 @@ typedef struct cm_message {
   bool committed;
   bool unlimited_size;
   bool handles_taken; /* MojoGetMessageData moved the handles out */
-  bool sent;          /* handed to the ports layer; see header comment */
 
   uint8_t *payload;
   uint32_t payload_size;

@@ -61,10 +61,10 @@ static MojoHandleSignalsState pipe_signals(cm_dispatcher *d) {
   return s;
 }
 
-static void pipe_close(cm_dispatcher *d, bool in_transit_sent) {
+static void pipe_close(cm_dispatcher *d) {
   message_pipe *p = as_pipe(d);
   pthread_mutex_lock(&d->lock);
-  bool owns_port = !atomic_load(&p->transferred) && !in_transit_sent;
+  bool owns_port = !atomic_load(&p->transferred);
   atomic_store(&p->transferred, true);
   pthread_mutex_unlock(&d->lock);
   cm_core_unobserve_port(&p->port);
@@ -247,7 +247,6 @@ static MojoResult write_message(cm_dispatcher *d, cm_message *m) {
     /* From here on the carried ports belong to the ports layer, whether the
      * send succeeds or not (see ports.h). */
     cm_message_get_ports(m, cm_event_ports(ev));
-    m->sent = true;
     rv = cm_core_pipe_result(cm_node_send_user_message(cm_core_node(), port, ev));
   }
   if (rv == MOJO_RESULT_OK) cm_dispatcher_notify(d); /* e.g. the unread count grew */
@@ -281,7 +280,6 @@ static MojoResult read_message(cm_dispatcher *d, MojoMessageHandle *out) {
 
   cm_message *m = cm_event_take_payload(ev);
   if (cm_event_num_ports(ev)) cm_message_rebind(m, cm_event_ports(ev));
-  m->sent = false;
   cm_event_destroy(ev);
   cm_dispatcher_notify(d); /* maybe no longer readable */
   *out = (MojoMessageHandle)m;
@@ -304,7 +302,7 @@ static void close_transferred(cm_dispatcher *d) {
   pthread_mutex_lock(&d->lock);
   atomic_store(&as_pipe(d)->transferred, true);
   pthread_mutex_unlock(&d->lock);
-  cm_dispatcher_close(d, true);
+  cm_dispatcher_close(d);
   cm_dispatcher_unref(d);
 }
 
@@ -320,7 +318,7 @@ MojoResult MojoFuseMessagePipes(MojoHandle handle0, MojoHandle handle1,
     for (int i = 0; i < 2; i++) {
       cm_dispatcher *d = i ? d1 : d0;
       if (!d) continue;
-      cm_dispatcher_close(d, false);
+      cm_dispatcher_close(d);
       cm_dispatcher_unref(d);
     }
     CM_API_RETURN(rc, MOJO_RESULT_INVALID_ARGUMENT);

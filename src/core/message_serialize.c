@@ -105,12 +105,11 @@ MojoResult cm_message_serialize_for_transport(cm_message *m, const cm_port_name 
     /* A context message has no dispatchers until its serializer attaches
      * some, and their ports were never handed to the ports layer: whatever
      * happens next, they own their ports (destroying the message closes
-     * them), hence `sent` is cleared. If they carry ports, the event does
+     * them: no get_ports marked them transferred). If they carry ports, the event does
      * not name them and the count check below refuses the message: such a
      * serializer must run before the ports layer takes the event's ports
      * (message_serialize.h). */
     MojoResult rv = cm_message_serialize(m);
-    m->sent = false;
     if (rv != MOJO_RESULT_OK)
       return rv;
   }
@@ -250,8 +249,8 @@ static cm_message *message_new(uint32_t n, const uint8_t *payload, uint32_t payl
     memcpy(m->payload, payload, payload_size);
   m->payload_size = payload_size;
   m->serialized = m->committed = true;
-  /* The carried ports are the ports layer's until the read rebinds them. */
-  m->sent = true;
+  /* The dispatchers are unbound (transferred): the carried ports are the
+   * ports layer's until the read rebinds them. */
   return m;
 }
 
@@ -350,7 +349,7 @@ MojoResult cm_dispatcher_deserialize(uint32_t type, const uint8_t *blob, uint32_
   if (ports) {
     size_t expected = d->ops->num_ports ? d->ops->num_ports(d) : 0;
     if (expected != num_ports || (expected && !d->ops->rebind_ports(d, ports))) {
-      cm_dispatcher_close(d, true);
+      cm_dispatcher_close(d);
       cm_dispatcher_unref(d);
       return MOJO_RESULT_INVALID_ARGUMENT;
     }

@@ -19,10 +19,9 @@ static wrapper *as_wrapper(cm_dispatcher *d) {
   return (wrapper *)d;
 }
 
-static void wrapper_close(cm_dispatcher *d, bool in_transit_sent) {
+static void wrapper_close(cm_dispatcher *d) {
   /* In a process the OS handle travels inside the dispatcher: a wrapper in
    * a message that was sent but never read still owns it. */
-  (void)in_transit_sent;
   pthread_mutex_lock(&d->lock);
   cm_platform_handle h = as_wrapper(d)->handle;
   as_wrapper(d)->handle = cm_platform_handle_invalid();
@@ -171,7 +170,7 @@ MojoResult MojoUnwrapPlatformHandle(MojoHandle mojo_handle,
   cm_platform_handle h = as_wrapper(d)->handle;
   as_wrapper(d)->handle = cm_platform_handle_invalid();
   pthread_mutex_unlock(&d->lock);
-  cm_dispatcher_close(d, false);
+  cm_dispatcher_close(d);
   cm_dispatcher_unref(d);
   /* The Mojo handle is gone whatever follows (platform_handle.h); with
    * nowhere to put the OS handle, it is closed too. */
@@ -228,7 +227,7 @@ static MojoResult wrap_region(const struct MojoPlatformHandle *handles, uint32_t
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
   rv = cm_handles_add(d, out);
   if (rv != MOJO_RESULT_OK) {
-    cm_dispatcher_close(d, false);
+    cm_dispatcher_close(d);
     cm_dispatcher_unref(d);
     return rv;
   }

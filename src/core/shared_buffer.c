@@ -20,10 +20,9 @@ static shared_buffer *as_buffer(cm_dispatcher *d) {
   return (shared_buffer *)d;
 }
 
-static void buffer_close(cm_dispatcher *d, bool in_transit_sent) {
+static void buffer_close(cm_dispatcher *d) {
   /* In a process the region travels inside the dispatcher, so a buffer in a
    * message that was sent but never read still owns it. */
-  (void)in_transit_sent;
   pthread_mutex_lock(&d->lock);
   cm_platform_shm_region *region = as_buffer(d)->region;
   as_buffer(d)->region = NULL;
@@ -149,7 +148,7 @@ cm_platform_shm_region *cm_shared_buffer_take_region(cm_dispatcher *d) {
   as_buffer(d)->region = NULL;
   pthread_mutex_unlock(&d->lock);
   if (region)
-    cm_dispatcher_close(d, false);
+    cm_dispatcher_close(d);
   return region;
 }
 
@@ -161,7 +160,7 @@ static MojoResult add_buffer_handle(cm_platform_shm_region *region, MojoHandle *
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
   MojoResult rv = cm_handles_add(d, out);
   if (rv != MOJO_RESULT_OK) {
-    cm_dispatcher_close(d, false);
+    cm_dispatcher_close(d);
     cm_dispatcher_unref(d);
   }
   return rv;

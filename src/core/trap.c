@@ -208,8 +208,7 @@ void cm_trigger_invoke(cm_trigger *t, MojoResult result, const MojoHandleSignals
   free(frame.deferred);
 }
 
-static void trap_close(cm_dispatcher *d, bool in_transit_sent) {
-  (void)in_transit_sent;
+static void trap_close(cm_dispatcher *d) {
   cm_trap *trap = as_trap(d);
   pthread_mutex_lock(&d->lock);
   cm_trigger *list = trap->triggers;

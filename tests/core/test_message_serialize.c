@@ -51,7 +51,6 @@ static void take_ports(sent *s) {
   s->ports = calloc(s->num_ports ? s->num_ports : 1, sizeof(*s->ports));
   assert_non_null(s->ports);
   cm_message_get_ports(s->m, s->ports);
-  s->m->sent = true;
 }
 
 static sent make_sent(const void *payload, uint32_t num_bytes, const MojoHandle *handles,
@@ -98,7 +97,6 @@ static uint32_t receive(cm_message *m, const cm_port_name *new_ports, void *payl
                         MojoHandle *out, uint32_t *num_handles) {
   if (new_ports)
     cm_message_rebind(m, new_ports);
-  m->sent = false;
   void *buf = NULL;
   uint32_t n = 0;
   assert_int_equal(MojoGetMessageData((MojoMessageHandle)m, NULL, &buf, &n, out, num_handles), P);
@@ -587,7 +585,6 @@ static void test_too_many_fds(void **state) {
                    MOJO_RESULT_RESOURCE_EXHAUSTED);
   assert_null(w.bytes);
   /* Still whole: a frame's worth of handles taken out again works. */
-  s.m->sent = false;
   MojoHandle *back = calloc(N, sizeof(*back));
   uint32_t nh = N;
   assert_int_equal(receive(s.m, NULL, NULL, back, &nh), 0);

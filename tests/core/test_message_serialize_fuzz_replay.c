@@ -10,7 +10,6 @@
  *
  * The fuzz target's source is compiled into this test by inclusion, so no
  * build rule is needed beyond the tests' glob. */
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +21,7 @@
 #define SAVED_DIR CMOJO_SOURCE_DIR "/fuzz/corpus/message_deserialize"
 #define P MOJO_RESULT_OK
 
-typedef void (*seed_fn)(const char *name, const uint8_t *data, size_t size, void *ctx);
+typedef cm_test_input_fn seed_fn;
 
 static const struct MojoAppendMessageDataOptions commit_options = {
     sizeof(commit_options), MOJO_APPEND_MESSAGE_DATA_FLAG_COMMIT_SIZE};
@@ -43,7 +42,6 @@ static void emit(seed_fn fn, void *ctx, const char *name, const uint8_t *kinds, 
   cm_port_name ports[8];
   assert_true(num_ports <= 8);
   cm_message_get_ports(m, ports);
-  m->sent = true;
   cm_serialized_message w = {0};
   assert_int_equal(cm_message_serialize_for_transport(m, ports, num_ports, 0, &w), P);
   cm_message_destroy(m);
@@ -130,39 +128,19 @@ static void test_generated_seeds(void **state) {
   generate(run_seed, NULL);
 }
 
+static void run_saved(const char *name, const uint8_t *data, size_t size, void *ctx) {
+  (void)name, (void)ctx;
+  (void)cm_fuzz_message_deserialize(data, size); /* any result; no crash, no leak */
+}
+
 static void test_saved_inputs(void **state) {
   (void)state;
-  DIR *dir = opendir(SAVED_DIR);
-  if (!dir)
-    skip();
-  struct dirent *e;
-  int count = 0;
-  while ((e = readdir(dir))) {
-    if (e->d_name[0] == '.')
-      continue;
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", SAVED_DIR, e->d_name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    uint8_t buf[1 << 16];
-    size_t size = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    (void)cm_fuzz_message_deserialize(buf, size); /* any result; no crash, no leak */
-    count++;
-  }
-  closedir(dir);
-  print_message("%d saved inputs\n", count);
+  size_t count = cm_test_replay_dir(SAVED_DIR, run_saved, NULL);
+  print_message("%zu saved inputs\n", count);
 }
 
 static void write_seed(const char *name, const uint8_t *data, size_t size, void *ctx) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, name);
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(data, 1, size, f) != size) {
-    perror(path);
-    exit(1);
-  }
-  fclose(f);
+  cm_test_write_file(ctx, name, data, size);
 }
 
 int main(int argc, char **argv) {
