@@ -70,10 +70,12 @@ MojoResult cm_core_pipe_result(MojoResult r) {
 
 static void on_forward_event(void *context, const cm_node_name *to, cm_event *ev) {
   (void)context;
-  (void)to;
   /* Only one node exists until the node controller of Core II connects
-   * processes; an event for another node has nowhere to go. */
+   * processes: `to` cannot be reached, and the ports layer's rule for that
+   * is to drop the event and declare the node lost, so routes through it
+   * close instead of waiting forever. */
   cm_event_destroy(ev);
+  cm_node_lost_connection_to_node(core.node, to);
 }
 
 static void on_broadcast_event(void *context, cm_event *ev) {

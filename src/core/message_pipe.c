@@ -323,15 +323,12 @@ MojoResult MojoFuseMessagePipes(MojoHandle handle0, MojoHandle handle1,
     }
     CM_API_RETURN(rc, MOJO_RESULT_INVALID_ARGUMENT);
   }
-  cm_port_ref p0, p1;
-  cm_port_ref_copy(&p0, &as_pipe(d0)->port);
-  cm_port_ref_copy(&p1, &as_pipe(d1)->port);
-  cm_core_unobserve_port(&p0);
-  cm_core_unobserve_port(&p1);
+  /* The ports stay alive with d0 and d1, whose references we hold. */
+  const cm_port_ref *p0 = &as_pipe(d0)->port, *p1 = &as_pipe(d1)->port;
+  cm_core_unobserve_port(p0);
+  cm_core_unobserve_port(p1);
   /* The merge consumes both ports whatever it returns (ports.h). */
-  MojoResult rv = cm_node_merge_local_ports(cm_core_node(), &p0, &p1);
-  cm_port_ref_release(&p0);
-  cm_port_ref_release(&p1);
+  MojoResult rv = cm_node_merge_local_ports(cm_core_node(), p0, p1);
   close_transferred(d0);
   close_transferred(d1);
   CM_API_RETURN(rc, rv == MOJO_RESULT_OK ? MOJO_RESULT_OK : MOJO_RESULT_FAILED_PRECONDITION);
