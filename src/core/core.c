@@ -13,7 +13,6 @@ static struct {
   atomic_int state;
   pthread_mutex_t init_lock;
   cm_node *node;
-  MojoInitializeFlags flags;
 } core = {.init_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Striped locks guarding port user data (see core.h). */
@@ -139,7 +138,9 @@ MojoResult MojoInitialize(const struct MojoInitializeOptions *options) {
       if (flags & MOJO_INITIALIZE_FLAG_LOAD_ONLY) {
         atomic_store(&core.state, CORE_LOADED);
       } else {
-        core.flags = flags;
+        /* AS_BROKER and FORCE_DIRECT_SHARED_MEMORY_ALLOCATION only change
+         * how processes connect; until the node controller exists (Core II)
+         * there is nothing for them to change, so they are not kept. */
         atomic_store_explicit(&core.state, CORE_READY, memory_order_release);
       }
     }

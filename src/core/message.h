@@ -68,9 +68,9 @@ void cm_message_destroy(cm_message *m);
 /* Runs a context message's serializer (MojoSerializeMessage semantics). */
 MojoResult cm_message_serialize(cm_message *m);
 
-/* True if the message can be written: it has a context or committed data.
- * NOT_FOUND otherwise (nothing to send), INVALID_ARGUMENT if it has data that
- * was never committed. */
+/* OK if the message can be written (it has a context or committed data),
+ * NOT_FOUND if there is nothing to send, INVALID_ARGUMENT if it has data
+ * that was never committed. */
 MojoResult cm_message_check_sendable(const cm_message *m);
 
 /* Number of ports the attached dispatchers carry, and their names. */
