@@ -155,20 +155,6 @@ typedef struct entry {
   uint64_t blob; /* offset of the blob from the start of the message */
 } entry;
 
-/* OS handles a shared memory region of `access_mode` travels as (0: the
- * mode is unknown). */
-static uint32_t region_handles(uint32_t access_mode) {
-  switch (access_mode) {
-    case CM_PLATFORM_SHM_ACCESS_READ_ONLY:
-    case CM_PLATFORM_SHM_ACCESS_UNSAFE:
-      return 1;
-    case CM_PLATFORM_SHM_ACCESS_WRITABLE:
-      return 2;
-    default:
-      return 0;
-  }
-}
-
 /* Whether an entry has the shape its type requires. The blob is in bounds
  * (checked by the caller). */
 static bool shape_ok(const entry *e, const uint8_t *p) {
@@ -181,7 +167,7 @@ static bool shape_ok(const entry *e, const uint8_t *p) {
              e->num_handles == 1;
     case CM_DISPATCHER_SHARED_BUFFER:
       return e->num_bytes == CM_MESSAGE_WIRE_SHARED_BUFFER_BLOB_BYTES && e->num_ports == 0 &&
-             e->num_handles == region_handles(cm_le_get32(p + e->blob + 24));
+             e->num_handles == cm_platform_shm_handles_for_mode(cm_le_get32(p + e->blob + 24));
     case CM_DISPATCHER_PLATFORM_HANDLE:
       return e->num_bytes == 0 && e->num_ports == 0 && e->num_handles == 1;
     default:

@@ -210,9 +210,8 @@ static MojoResult wrap_region(const struct MojoPlatformHandle *handles, uint32_t
                               uint64_t num_bytes, const struct MojoSharedBufferGuid *guid,
                               uint32_t access_mode, MojoHandle *out) {
   cm_platform_handle dups[CM_PLATFORM_SHM_MAX_HANDLES];
-  uint32_t needed = access_mode == MOJO_PLATFORM_SHARED_MEMORY_REGION_ACCESS_MODE_WRITABLE ? 2 : 1;
-  if (access_mode > MOJO_PLATFORM_SHARED_MEMORY_REGION_ACCESS_MODE_UNSAFE || n != needed ||
-      num_bytes == 0)
+  uint32_t needed = cm_platform_shm_handles_for_mode(access_mode);
+  if (!needed || n != needed || num_bytes == 0)
     return MOJO_RESULT_INVALID_ARGUMENT;
   MojoResult rv = duplicate_all(handles, n, dups);
   if (rv != MOJO_RESULT_OK)

@@ -79,19 +79,6 @@ static MojoResult buffer_serialize(cm_dispatcher *d, uint8_t *bytes, cm_port_nam
   return MOJO_RESULT_OK;
 }
 
-/* OS handles a region of `access_mode` consists of; 0 for an unknown mode. */
-static uint32_t handles_for_mode(uint32_t access_mode) {
-  switch (access_mode) {
-    case CM_PLATFORM_SHM_ACCESS_READ_ONLY:
-    case CM_PLATFORM_SHM_ACCESS_UNSAFE:
-      return 1;
-    case CM_PLATFORM_SHM_ACCESS_WRITABLE:
-      return 2;
-    default:
-      return 0;
-  }
-}
-
 MojoResult cm_shared_buffer_deserialize(const uint8_t *blob, uint32_t num_bytes,
                                         cm_platform_handle *handles, uint32_t num_handles,
                                         cm_dispatcher **out) {
@@ -104,7 +91,7 @@ MojoResult cm_shared_buffer_deserialize(const uint8_t *blob, uint32_t num_bytes,
   uint32_t mode = cm_le_get32(blob + 24);
   /* The count is checked before wrap, which would otherwise refuse to take
    * the handles and leave them to us. */
-  if (handles_for_mode(mode) != num_handles || cm_le_get32(blob + 28) != 0 || size == 0 ||
+  if (cm_platform_shm_handles_for_mode(mode) != num_handles || cm_le_get32(blob + 28) != 0 || size == 0 ||
       size > CM_MAX_SHARED_MEMORY_BYTES) {
     cm_platform_handles_close(handles, num_handles);
     return MOJO_RESULT_DATA_LOSS;

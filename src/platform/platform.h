@@ -228,6 +228,10 @@ uint32_t cm_platform_shm_access_mode(const cm_platform_shm_region *region);
 /* Number of OS handles cm_platform_shm_unwrap() will hand out (1 or 2). */
 uint32_t cm_platform_shm_handle_count(const cm_platform_shm_region *region);
 
+/* Number of OS handles a region of `access_mode` is made of on this OS (the
+ * count wrap expects and unwrap hands out); 0 for an unknown mode. */
+uint32_t cm_platform_shm_handles_for_mode(uint32_t access_mode);
+
 /* Makes a second region for the same memory following the duplication rule
  * above; may convert `region` itself (only once the duplicate is sure to
  * succeed: on failure `region` is unchanged). Returns OK and *out;

@@ -152,8 +152,20 @@ uint32_t cm_platform_shm_access_mode(const cm_platform_shm_region *region) {
   return region->mode;
 }
 
+uint32_t cm_platform_shm_handles_for_mode(uint32_t access_mode) {
+  switch (access_mode) {
+    case CM_PLATFORM_SHM_ACCESS_READ_ONLY:
+    case CM_PLATFORM_SHM_ACCESS_UNSAFE:
+      return 1;
+    case CM_PLATFORM_SHM_ACCESS_WRITABLE:
+      return 2; /* the read/write fd and its read-only twin */
+    default:
+      return 0;
+  }
+}
+
 uint32_t cm_platform_shm_handle_count(const cm_platform_shm_region *region) {
-  return region->mode == CM_PLATFORM_SHM_ACCESS_WRITABLE ? 2u : 1u;
+  return cm_platform_shm_handles_for_mode(region->mode);
 }
 
 /* Turns a WRITABLE region into READ_ONLY: keep only the O_RDONLY fd, and seal
@@ -330,9 +342,8 @@ static void close_handle_array(cm_platform_handle *handles, uint32_t n) {
  * array by CM_PLATFORM_SHM_MAX_HANDLES whatever count a caller passes. */
 static bool wrap_takes_handles(const cm_platform_handle *handles, uint32_t num_handles,
                                uint32_t mode) {
-  if (!handles || mode > CM_PLATFORM_SHM_ACCESS_UNSAFE)
-    return false;
-  return num_handles == (mode == CM_PLATFORM_SHM_ACCESS_WRITABLE ? 2u : 1u);
+  uint32_t needed = cm_platform_shm_handles_for_mode(mode);
+  return handles && needed && num_handles == needed;
 }
 
 MojoResult cm_platform_shm_wrap(cm_platform_handle *handles, uint32_t num_handles, uint64_t size,
