@@ -103,4 +103,18 @@
  * is bounded). */
 #define CM_MAX_NODE_MESSAGE_TEXT_BYTES 4096u
 
+/* Most ports one user message event may carry, in an event received from
+ * another node or made here: 4096. Mojo caps handles per message elsewhere
+ * (the core's CM_MAX_HANDLES_PER_MESSAGE); this bound only keeps one
+ * event's allocation reasonable, and makes the largest event fit
+ * CM_MAX_NODE_EVENT_BYTES (checked in src/ports/event.c). */
+#define CM_PORTS_MAX_PORTS_PER_EVENT 4096u
+
+/* Ports announced dead that a node remembers: 65,536 (2 MiB of names at
+ * most). Only ports on routes broken by a lost node are announced, a handful
+ * per loss; past the bound, late events pointing at a dead port are no
+ * longer caught (the route may then keep a proxy), which only a node
+ * flooding such announcements can cause. */
+#define CM_PORTS_MAX_DEAD_PORTS 65536u
+
 #endif /* CMOJO_SRC_CM_LIMITS_H_ */

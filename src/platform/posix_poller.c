@@ -39,7 +39,6 @@ MojoResult cm_platform_poller_create(cm_platform_poller **out) {
   cm_platform_poller *p = malloc(sizeof(*p));
   if (!p)
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
-  p->epfd = p->wakefd = -1;
   p->epfd = epoll_create1(EPOLL_CLOEXEC);
   p->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (p->epfd < 0 || p->wakefd < 0)

@@ -17,6 +17,11 @@
 #define NAME_SIZE 16u
 #define USER_FIXED_SIZE 16u
 
+_Static_assert(HEADER_SIZE + USER_FIXED_SIZE +
+                       (uint64_t)CM_PORTS_MAX_PORTS_PER_EVENT * (DESCRIPTOR_SIZE + NAME_SIZE) <=
+                   CM_MAX_NODE_EVENT_BYTES,
+               "the largest user message event fits a node message");
+
 static void *(*const volatile zero_fn)(void *, int, size_t) = memset;
 
 static cm_event *event_alloc(size_t num_ports) {

@@ -1,18 +1,17 @@
 /* Random 128-bit names for nodes and ports.
  *
- * Names come from getrandom(). Creating a message pipe makes two names, so
+ * Names come from the platform's random source (getrandom() on Linux).
+ * Creating a message pipe makes two names, so
  * each thread keeps a small cache of random bytes to amortize the system
  * call. A forked child must never hand out names its parent also holds, so a
  * fork handler bumps a generation counter that invalidates every cache.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/random.h>
-#include <unistd.h>
 
+#include "platform/platform.h"
 #include "ports_internal.h"
 
 #define NAME_CACHE_SIZE 32
@@ -35,18 +34,11 @@ static void install_atfork(void) {
 }
 
 static void fill_random(void *buf, size_t len) {
-  unsigned char *p = buf;
-  while (len > 0) {
-    ssize_t n = getrandom(p, len, 0);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN)
-        continue;
-      /* Without a kernel entropy source no name can be trusted. */
-      fprintf(stderr, "cmojo: getrandom failed (errno %d)\n", errno);
-      abort();
-    }
-    p += n;
-    len -= (size_t)n;
+  MojoResult rv = cm_platform_random_bytes(buf, len);
+  if (rv != MOJO_RESULT_OK) {
+    /* Without a kernel entropy source no name can be trusted. */
+    fprintf(stderr, "cmojo: no random source (result %u)\n", (unsigned)rv);
+    abort();
   }
 }
 

@@ -78,15 +78,11 @@ static void unlink_port(cm_node *node, cm_port *port) {
   port->hash_next = NULL;
 }
 
-/* Moves a list of events into the op: user messages to the dead list (their
- * ports must be closed), everything else to the destroy list. */
+/* Moves a list of events into the op (see cm_op_drop). */
 static void drop_events(cm_op *op, cm_event *ev) {
   while (ev) {
     cm_event *next = ev->next;
-    if (ev->type == CM_EVENT_USER_MESSAGE)
-      cm_op_dead(op, ev);
-    else
-      cm_op_destroy_later(op, ev);
+    cm_op_drop(op, ev);
     ev = next;
   }
 }
@@ -268,6 +264,13 @@ void cm_op_dead(cm_op *op, cm_event *ev) {
 void cm_op_destroy_later(cm_op *op, cm_event *ev) {
   ev->next = op->destroy_head;
   op->destroy_head = ev;
+}
+
+void cm_op_drop(cm_op *op, cm_event *ev) {
+  if (ev->type == CM_EVENT_USER_MESSAGE)
+    cm_op_dead(op, ev);
+  else
+    cm_op_destroy_later(op, ev);
 }
 
 void cm_op_drain(cm_op *op) {

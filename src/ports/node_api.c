@@ -27,20 +27,19 @@ static void finish(cm_op *op) {
   cm_op_finish(op);
 }
 
-static MojoResult new_port(cm_node *node, cm_port **out) {
+/* A fresh port; cm_node_insert_port() makes it the node's. */
+static MojoResult new_port(cm_port **out) {
   cm_port_name name;
   cm_name_random(&name);
   cm_port *port = cm_port_new(&name, CM_SEQ_INITIAL, CM_SEQ_INITIAL);
   if (!port)
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
-  port->owner = node;
   *out = port;
   return MOJO_RESULT_OK;
 }
 
-static void initialize(cm_node *node, cm_port *port, const cm_node_name *peer_node,
+static void initialize(cm_port *port, const cm_node_name *peer_node,
                        const cm_port_name *peer_port) {
-  (void)node;
   port->state = CM_PORT_RECEIVING;
   cm_route_set_peer(port, peer_node, peer_port);
   port->prev_node = *peer_node;
@@ -51,14 +50,14 @@ MojoResult cm_node_create_port_pair(cm_node *node, cm_port_ref *a, cm_port_ref *
   if (!node || !a || !b)
     return MOJO_RESULT_INVALID_ARGUMENT;
   cm_port *p0, *p1;
-  if (new_port(node, &p0) != MOJO_RESULT_OK)
+  if (new_port(&p0) != MOJO_RESULT_OK)
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
-  if (new_port(node, &p1) != MOJO_RESULT_OK) {
+  if (new_port(&p1) != MOJO_RESULT_OK) {
     cm_port_release(p0);
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
   }
-  initialize(node, p0, &node->name, &p1->name);
-  initialize(node, p1, &node->name, &p0->name);
+  initialize(p0, &node->name, &p1->name);
+  initialize(p1, &node->name, &p0->name);
   pthread_mutex_lock(&node->lock);
   MojoResult rv = cm_node_insert_port(node, p0);
   if (rv == MOJO_RESULT_OK) {
@@ -87,7 +86,7 @@ MojoResult cm_node_create_uninitialized_port(cm_node *node, cm_port_ref *out) {
   if (!node || !out)
     return MOJO_RESULT_INVALID_ARGUMENT;
   cm_port *port;
-  if (new_port(node, &port) != MOJO_RESULT_OK)
+  if (new_port(&port) != MOJO_RESULT_OK)
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
   pthread_mutex_lock(&node->lock);
   MojoResult rv = cm_node_insert_port(node, port);
@@ -112,7 +111,7 @@ MojoResult cm_node_initialize_port(cm_node *node, const cm_port_ref *ref,
     pthread_mutex_unlock(&node->lock);
     return MOJO_RESULT_INVALID_ARGUMENT;
   }
-  initialize(node, port, peer_node, peer_port);
+  initialize(port, peer_node, peer_port);
   /* The peer may already have sent events that waited for this moment. */
   cm_route_run_buffered(&op, port);
   cm_op_status(&op, port);
@@ -384,9 +383,7 @@ MojoResult cm_node_set_acknowledge_request_interval(cm_node *node, const cm_port
   }
   port->ack_interval = interval;
   if (interval != 0) {
-    uint64_t want = port->last_seq_acked + interval;
-    if (want < interval || want == CM_SEQ_INVALID)
-      want = CM_SEQ_INVALID - 1; /* saturate instead of wrapping */
+    uint64_t want = cm_port_next_ack_wanted(port);
     cm_event *ev = cm_event_new(CM_EVENT_USER_MESSAGE_READ_ACK_REQUEST, &port->peer_port,
                                 &port->name, port->next_control_seq_to_send++);
     ev->u.ack_request.seq_to_ack = want;

@@ -6,13 +6,6 @@
  */
 #include "ports_internal.h"
 
-static void drop(cm_op *op, cm_event *ev) {
-  if (ev->type == CM_EVENT_USER_MESSAGE)
-    cm_op_dead(op, ev);
-  else
-    cm_op_destroy_later(op, ev);
-}
-
 MojoResult cm_route_bind_ports(cm_op *op, const cm_node_name *from, cm_event *ev) {
   for (size_t i = 0; i < ev->u.user.num_ports; i++) {
     MojoResult rv = cm_route_accept_port(op, from, &ev->u.user.ports[i],
@@ -125,18 +118,11 @@ static void maybe_resend_ack(cm_op *op, cm_port *port) {
   cm_op_emit(op, &port->peer_node, ev);
 }
 
-static uint64_t next_ack_wanted(const cm_port *port) {
-  uint64_t want = port->last_seq_acked + port->ack_interval;
-  if (want < port->ack_interval || want == CM_SEQ_INVALID)
-    want = CM_SEQ_INVALID - 1;
-  return want;
-}
-
 static void maybe_resend_ack_request(cm_op *op, cm_port *port) {
   if (port->state != CM_PORT_RECEIVING || port->ack_interval == 0)
     return;
   cm_event *ev = cm_route_to_peer(port, CM_EVENT_USER_MESSAGE_READ_ACK_REQUEST);
-  ev->u.ack_request.seq_to_ack = next_ack_wanted(port);
+  ev->u.ack_request.seq_to_ack = cm_port_next_ack_wanted(port);
   cm_op_emit(op, &port->peer_node, ev);
 }
 
@@ -350,7 +336,7 @@ static MojoResult on_ack(cm_op *op, cm_port *port, cm_event *ev) {
   port->last_seq_acked = acked;
   if (port->ack_interval != 0 && !port->peer_closed) {
     cm_event *req = cm_route_to_peer(port, CM_EVENT_USER_MESSAGE_READ_ACK_REQUEST);
-    req->u.ack_request.seq_to_ack = next_ack_wanted(port);
+    req->u.ack_request.seq_to_ack = cm_port_next_ack_wanted(port);
     cm_route_send_to_peer(op, port, req);
   }
   cm_op_status(op, port);
@@ -391,6 +377,6 @@ MojoResult cm_route_dispatch(cm_op *op, cm_port *port, const cm_node_name *from,
   case CM_EVENT_UPDATE_PREVIOUS_PEER:
     return on_update_previous_peer(op, port, ev);
   }
-  drop(op, ev);
+  cm_op_drop(op, ev);
   return MOJO_RESULT_DATA_LOSS;
 }

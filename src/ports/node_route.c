@@ -44,7 +44,7 @@ void cm_route_send_to_peer(cm_op *op, cm_port *port, cm_event *ev) {
   }
 }
 
-void cm_route_update_previous_peer(cm_op *op, cm_port *port, const cm_node_name *node,
+static void update_previous_peer(cm_op *op, cm_port *port, const cm_node_name *node,
                                  const cm_port_name *name) {
   cm_event *ev = cm_route_to_peer(port, CM_EVENT_UPDATE_PREVIOUS_PEER);
   ev->u.update_prev.new_node = *node;
@@ -159,10 +159,7 @@ MojoResult cm_route_accept_event(cm_op *op, const cm_node_name *from, cm_event *
     return cm_route_dispatch(op, port, from, ev);
   if (from_prev(port, from, ev) && ev->control_seq < port->next_control_seq_to_receive) {
     /* Already processed that number: a replay, never legitimate. */
-    if (ev->type == CM_EVENT_USER_MESSAGE)
-      cm_op_dead(op, ev);
-    else
-      cm_op_destroy_later(op, ev);
+    cm_op_drop(op, ev);
     return MOJO_RESULT_DATA_LOSS;
   }
   if (!from_prev(port, from, ev) || ev->control_seq != port->next_control_seq_to_receive) {
@@ -307,11 +304,13 @@ void cm_route_try_remove_proxy(cm_op *op, cm_port *port) {
     cm_op_emit(op, &port->peer_node, delayed);
   }
   /* The peer now hears directly from the port that used to send to us. */
-  cm_route_update_previous_peer(op, port, &port->prev_node, &port->prev_port);
+  update_previous_peer(op, port, &port->prev_node, &port->prev_port);
   cm_node_erase_port(op, port);
 }
 
 /* ---- Closure, merging, loss ------------------------------------------- */
+
+static void port_lost(cm_op *op, cm_port *p, bool prev_gone);
 
 /* When messages reach `port` through a proxy (its previous port is not its
  * peer), that proxy learns of the closure only once it has travelled the
@@ -401,10 +400,9 @@ MojoResult cm_route_merge(cm_op *op, cm_port *p0, cm_port *p1, bool allow_close_
   u1->u.update_prev.new_port = p0->name;
   cm_node_name to1 = p1->peer_node;
 
-  cm_node_name n0 = p0->peer_node;
   cm_port_name q0 = p0->peer_port;
   cm_route_set_peer(p0, &p1->peer_node, &p1->peer_port);
-  cm_route_set_peer(p1, &n0, &q0);
+  cm_route_set_peer(p1, &to0, &q0);
   p0->state = CM_PORT_PROXYING;
   p1->state = CM_PORT_PROXYING;
   if (p0->peer_closed)
@@ -457,7 +455,7 @@ void cm_route_destroy_ports_with_peer(cm_op *op, const cm_node_name *node,
     cm_port *p = work;
     work = p->work_next;
     p->work_next = NULL;
-    cm_route_port_lost(op, p, prev_is(p, node, port));
+    port_lost(op, p, prev_is(p, node, port));
     cm_port_release(p);
   }
 }
@@ -484,7 +482,10 @@ void cm_route_drop_pending_merges(cm_op *op, const cm_node_name *lost) {
   }
 }
 
-void cm_route_port_lost(cm_op *op, cm_port *p, bool prev_gone) {
+/* The route of `p` broke: a receiving port sees its peer closed (and, when
+ * `prev_gone`, stops waiting for messages that can no longer come), any
+ * other dies and announces its death. */
+static void port_lost(cm_op *op, cm_port *p, bool prev_gone) {
   if (p->state == CM_PORT_RECEIVING) {
     /* A closure already announced keeps its meaning while messages can
      * still come (as in Mojo); but once the port that feeds this one is
@@ -507,5 +508,5 @@ void cm_route_check_lost(cm_op *op, cm_port *p) {
                    cm_node_is_dead_port(node, &p->prev_node, &p->prev_port);
   if (prev_gone || cm_node_is_lost(node, &p->peer_node) ||
       cm_node_is_dead_port(node, &p->peer_node, &p->peer_port))
-    cm_route_port_lost(op, p, prev_gone);
+    port_lost(op, p, prev_gone);
 }

@@ -108,6 +108,13 @@ cm_event *cm_port_queue_pop_next(cm_port *port) {
   return ev;
 }
 
+uint64_t cm_port_next_ack_wanted(const cm_port *port) {
+  uint64_t want = port->last_seq_acked + port->ack_interval;
+  if (want < port->ack_interval || want == CM_SEQ_INVALID)
+    want = CM_SEQ_INVALID - 1; /* saturate instead of wrapping */
+  return want;
+}
+
 bool cm_port_can_accept_more(const cm_port *port) {
   if (port->state == CM_PORT_CLOSED)
     return false;

@@ -40,18 +40,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "cm_limits.h"
 #include "ports.h"
-
-/* Limits on what a serialized event from another node may claim. Ports per
- * message: Mojo caps handles per message far lower (the core limits handles
- * per message); this bound only keeps one event's allocation reasonable. */
-#define CM_PORTS_MAX_PORTS_PER_EVENT 4096u
-/* Ports announced dead that a node remembers (2 MiB of names at most). Only
- * ports on routes broken by a lost node are announced, a handful per loss;
- * past the bound, late events pointing at a dead port are no longer caught
- * (the route may then keep a proxy), which only a node flooding such
- * announcements can cause. */
-#define CM_PORTS_MAX_DEAD_PORTS 65536u
 
 #define CM_SEQ_INITIAL ((uint64_t)1)
 #define CM_SEQ_INVALID UINT64_MAX
@@ -186,6 +176,9 @@ bool cm_port_queue_has_next(const cm_port *port);
 cm_event *cm_port_queue_pop_next(cm_port *port);
 /* Whether more user messages can still arrive (or be read) on the port. */
 bool cm_port_can_accept_more(const cm_port *port);
+/* The sequence number the next read-ack request asks for: ack_interval past
+ * the last acknowledged one, saturating below CM_SEQ_INVALID. */
+uint64_t cm_port_next_ack_wanted(const cm_port *port);
 
 /* A per-call collection of effects to deliver once the node lock is dropped. */
 typedef struct cm_op {
@@ -254,6 +247,9 @@ void cm_op_broadcast(cm_op *op, cm_event *ev);
 void cm_op_status(cm_op *op, cm_port *port);
 void cm_op_dead(cm_op *op, cm_event *ev);
 void cm_op_destroy_later(cm_op *op, cm_event *ev);
+/* Drops an event nobody will handle: a user message goes to the dead list
+ * (the ports it carries must be closed), anything else is destroyed. */
+void cm_op_drop(cm_op *op, cm_event *ev);
 /* Runs the local FIFO and the dead list until both are empty. */
 void cm_op_drain(cm_op *op);
 /* Unlocks the node and delivers everything collected. */
@@ -278,13 +274,11 @@ void cm_route_destroy_ports_with_peer(cm_op *op, const cm_node_name *node,
                                       const cm_port_name *port);
 /* Closes the ports waiting for a MergePort from `lost`: it will not come. */
 void cm_route_drop_pending_merges(cm_op *op, const cm_node_name *lost);
-/* The route of `port` broke: a receiving port sees its peer closed (and,
- * when `prev_gone`, stops waiting for messages that can no longer come),
- * any other dies and announces its death. */
-void cm_route_port_lost(cm_op *op, cm_port *port, bool prev_gone);
-/* Applies cm_route_port_lost() when the port's peer or previous port is on
- * a node this node has been told is lost (a route can be pointed there
- * after the notice, by events that were already under way). */
+/* Treats the route of `port` as broken (a receiving port sees its peer
+ * closed, any other dies and announces its death) when its peer or previous
+ * port is on a node this node has been told is lost, or is a port announced
+ * dead (a route can be pointed there after the notice, by events that were
+ * already under way). */
 void cm_route_check_lost(cm_op *op, cm_port *port);
 MojoResult cm_route_dispatch(cm_op *op, cm_port *port, const cm_node_name *from, cm_event *ev);
 MojoResult cm_route_accept_port(cm_op *op, const cm_node_name *from, const cm_port_name *name,
@@ -299,8 +293,6 @@ void cm_route_try_remove_proxy(cm_op *op, cm_port *port);
 cm_event *cm_route_to_peer(cm_port *port, cm_event_type type);
 /* Sends to the peer, or keeps the event while the port is BUFFERING. */
 void cm_route_send_to_peer(cm_op *op, cm_port *port, cm_event *ev);
-void cm_route_update_previous_peer(cm_op *op, cm_port *port, const cm_node_name *node,
-                                   const cm_port_name *name);
 /* CMOJO_PORTS_TRACE=1: prints `ev` with direction `what` ("<-" accepted
  * from `peer`, "->" sent to `peer`). Call through cm_route_trace_if(), which
  * costs one relaxed load while tracing is off. */
