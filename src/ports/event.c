@@ -103,10 +103,6 @@ void *cm_event_take_payload(cm_event *ev) {
   return p;
 }
 
-size_t cm_event_payload_num_bytes(const cm_event *ev) {
-  return ev->type == CM_EVENT_USER_MESSAGE ? ev->u.user.payload_num_bytes : 0;
-}
-
 cm_event_type cm_event_get_type(const cm_event *ev) {
   return ev->type;
 }

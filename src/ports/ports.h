@@ -144,7 +144,6 @@ cm_port_name *cm_event_ports(cm_event *ev);
  * owns no payload, and destroying it does not free it). */
 void *cm_event_payload(const cm_event *ev);
 void *cm_event_take_payload(cm_event *ev);
-size_t cm_event_payload_num_bytes(const cm_event *ev);
 
 cm_event_type cm_event_get_type(const cm_event *ev);
 /* The port an event is addressed to. */
