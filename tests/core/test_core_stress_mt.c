@@ -110,11 +110,12 @@ static MojoResult write_payload(MojoHandle h, const end *carried) {
   if (id >= MAX_IDS) return MOJO_RESULT_RESOURCE_EXHAUSTED;
   payload p = {id, carried ? carried->pipe : -1, carried ? carried->side : -1};
   MojoMessageHandle m;
-  MojoCreateMessage(NULL, &m);
+  MojoResult rv = MojoCreateMessage(NULL, &m);
+  if (rv != MOJO_RESULT_OK) return rv;
   struct MojoAppendMessageDataOptions commit = {sizeof(commit),
                                                 MOJO_APPEND_MESSAGE_DATA_FLAG_COMMIT_SIZE};
   void *buf;
-  MojoResult rv = MojoAppendMessageData(m, sizeof(p), carried ? &carried->h : NULL,
+  rv = MojoAppendMessageData(m, sizeof(p), carried ? &carried->h : NULL,
                                         carried ? 1 : 0, &commit, &buf, NULL);
   if (rv != MOJO_RESULT_OK) {
     MojoDestroyMessage(m);

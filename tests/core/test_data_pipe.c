@@ -2,9 +2,10 @@
  * reads and writes with every flag, element sizes, wrap-around of the ring,
  * signals (NEW_DATA_READABLE, PEER_CLOSED ordering), transfer of either end
  * through a message pipe, and BUSY while in a two-phase operation (a peer
- * that breaks the control protocol: test_data_pipe_protocol.c). Every test must leave the process's
- * fd and shared memory mapping counts where it found them. */
-#include "test_support.h"
+ * that breaks the control protocol: test_data_pipe_protocol.c). Every test
+ * must leave the process's fd and shared memory mapping counts where it found
+ * them. */
+#include "data_pipe_support.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,41 +21,6 @@
 
 /* ---- Fixtures and helpers ----------------------------------------------- */
 
-static void create_pipe(uint32_t element, uint32_t capacity, MojoHandle *p, MojoHandle *c) {
-  struct MojoCreateDataPipeOptions o = {sizeof(o), 0, element, capacity};
-  assert_int_equal(MojoCreateDataPipe(&o, p, c), P);
-}
-
-static struct MojoHandleSignalsState signals_of(MojoHandle h) {
-  struct MojoHandleSignalsState s;
-  assert_int_equal(MojoQueryHandleSignalsState(h, &s), P);
-  return s;
-}
-
-static void assert_signals(MojoHandle h, MojoHandleSignals satisfied,
-                           MojoHandleSignals satisfiable) {
-  struct MojoHandleSignalsState s = signals_of(h);
-  assert_int_equal(s.satisfied_signals, satisfied);
-  assert_int_equal(s.satisfiable_signals, satisfiable);
-}
-
-static MojoResult write_flags(MojoHandle p, const void *b, uint32_t *n, MojoWriteDataFlags flags) {
-  struct MojoWriteDataOptions o = {sizeof(o), flags};
-  return MojoWriteData(p, b, n, &o);
-}
-
-static MojoResult read_flags(MojoHandle c, void *b, uint32_t *n, MojoReadDataFlags flags) {
-  struct MojoReadDataOptions o = {sizeof(o), flags};
-  return MojoReadData(c, &o, b, n);
-}
-
-/* Writes exactly n bytes (asserting they all fit). */
-static void write_all(MojoHandle p, const void *b, uint32_t n) {
-  uint32_t k = n;
-  assert_int_equal(write_flags(p, b, &k, MOJO_WRITE_DATA_FLAG_ALL_OR_NONE), P);
-  assert_int_equal(k, n);
-}
-
 /* Reads exactly n bytes and compares them with `expect`. */
 static void read_expect(MojoHandle c, const void *expect, uint32_t n) {
   unsigned char buf[256];
@@ -63,12 +29,6 @@ static void read_expect(MojoHandle c, const void *expect, uint32_t n) {
   assert_int_equal(read_flags(c, buf, &k, MOJO_READ_DATA_FLAG_ALL_OR_NONE), P);
   assert_int_equal(k, n);
   assert_memory_equal(buf, expect, n);
-}
-
-static uint32_t query(MojoHandle c) {
-  uint32_t n = 12345;
-  assert_int_equal(read_flags(c, NULL, &n, MOJO_READ_DATA_FLAG_QUERY), P);
-  return n;
 }
 
 /* Sends handle `h` in a message on `from` and returns its new value,
@@ -89,11 +49,6 @@ static MojoHandle pass_handle(MojoHandle from, MojoHandle to, MojoHandle h) {
   assert_int_equal(nh, 1);
   assert_int_equal(MojoDestroyMessage(m), P);
   return out;
-}
-
-static void close_all(MojoHandle a, MojoHandle b) {
-  assert_int_equal(MojoClose(a), P);
-  assert_int_equal(MojoClose(b), P);
 }
 
 /* ---- Creation ----------------------------------------------------------- */
@@ -686,7 +641,8 @@ static int group_setup(void **state) {
    * arenas), so that per-test counts compare like with like. */
   MojoHandle h[8];
   for (int i = 0; i < 4; i++)
-    MojoCreateDataPipe(NULL, &h[2 * i], &h[2 * i + 1]);
+    if (MojoCreateDataPipe(NULL, &h[2 * i], &h[2 * i + 1]) != P)
+      return -1;
   for (int i = 0; i < 8; i++)
     MojoClose(h[i]);
   return 0;

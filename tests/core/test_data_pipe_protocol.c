@@ -6,7 +6,7 @@
  * well-formed count is accepted. Uses the core's internal headers to reach
  * the control port. Every test must leave the process's fd and shared memory
  * mapping counts where it found them. */
-#include "test_support.h"
+#include "data_pipe_support.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,52 +23,6 @@
 #define SIG_PC MOJO_HANDLE_SIGNAL_PEER_CLOSED
 #define SIG_NEW MOJO_HANDLE_SIGNAL_NEW_DATA_READABLE
 #define SIG_REMOTE MOJO_HANDLE_SIGNAL_PEER_REMOTE
-
-static void create_pipe(uint32_t element, uint32_t capacity, MojoHandle *p, MojoHandle *c) {
-  struct MojoCreateDataPipeOptions o = {sizeof(o), 0, element, capacity};
-  assert_int_equal(MojoCreateDataPipe(&o, p, c), P);
-}
-
-static struct MojoHandleSignalsState signals_of(MojoHandle h) {
-  struct MojoHandleSignalsState s;
-  assert_int_equal(MojoQueryHandleSignalsState(h, &s), P);
-  return s;
-}
-
-static void assert_signals(MojoHandle h, MojoHandleSignals satisfied,
-                           MojoHandleSignals satisfiable) {
-  struct MojoHandleSignalsState s = signals_of(h);
-  assert_int_equal(s.satisfied_signals, satisfied);
-  assert_int_equal(s.satisfiable_signals, satisfiable);
-}
-
-static MojoResult write_flags(MojoHandle p, const void *b, uint32_t *n, MojoWriteDataFlags flags) {
-  struct MojoWriteDataOptions o = {sizeof(o), flags};
-  return MojoWriteData(p, b, n, &o);
-}
-
-static MojoResult read_flags(MojoHandle c, void *b, uint32_t *n, MojoReadDataFlags flags) {
-  struct MojoReadDataOptions o = {sizeof(o), flags};
-  return MojoReadData(c, &o, b, n);
-}
-
-/* Writes exactly n bytes (asserting they all fit). */
-static void write_all(MojoHandle p, const void *b, uint32_t n) {
-  uint32_t k = n;
-  assert_int_equal(write_flags(p, b, &k, MOJO_WRITE_DATA_FLAG_ALL_OR_NONE), P);
-  assert_int_equal(k, n);
-}
-
-static uint32_t query(MojoHandle c) {
-  uint32_t n = 12345;
-  assert_int_equal(read_flags(c, NULL, &n, MOJO_READ_DATA_FLAG_QUERY), P);
-  return n;
-}
-
-static void close_all(MojoHandle a, MojoHandle b) {
-  assert_int_equal(MojoClose(a), P);
-  assert_int_equal(MojoClose(b), P);
-}
 
 /* ---- Forged control messages -------------------------------------------- */
 
@@ -195,8 +149,10 @@ static int group_setup(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_bad_control_messages, cm_test_setup_resources, cm_test_teardown_resources),
-      cmocka_unit_test_setup_teardown(test_good_forged_counts, cm_test_setup_resources, cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_bad_control_messages, cm_test_setup_resources,
+                                      cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_good_forged_counts, cm_test_setup_resources,
+                                      cm_test_teardown_resources),
       cmocka_unit_test_setup_teardown(test_control_message_carrying_a_port, cm_test_setup_resources,
                                       cm_test_teardown_resources),
   };

@@ -117,15 +117,18 @@ static void generate(seed_fn fn, void *ctx) {
 }
 
 static void run_seed(const char *name, const uint8_t *data, size_t size, void *ctx) {
-  (void)ctx;
   MojoResult rv = cm_fuzz_message_deserialize(data, size);
   if (rv != MOJO_RESULT_OK)
     fail_msg("seed %s: result %u", name, (unsigned)rv);
+  (*(size_t *)ctx)++;
 }
 
 static void test_generated_seeds(void **state) {
   (void)state;
-  generate(run_seed, NULL);
+  size_t count = 0;
+  generate(run_seed, &count);
+  print_message("%zu generated seeds\n", count);
+  assert_int_equal(count, 8);
 }
 
 static void run_saved(const char *name, const uint8_t *data, size_t size, void *ctx) {
@@ -137,6 +140,7 @@ static void test_saved_inputs(void **state) {
   (void)state;
   size_t count = cm_test_replay_dir(SAVED_DIR, run_saved, NULL);
   print_message("%zu saved inputs\n", count);
+  assert_true(count >= 8); /* at least the generated seeds */
 }
 
 static void write_seed(const char *name, const uint8_t *data, size_t size, void *ctx) {

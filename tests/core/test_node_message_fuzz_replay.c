@@ -12,7 +12,6 @@
  *
  * The fuzz target's source is compiled into this test by inclusion, so the
  * tests' glob is the only build rule needed. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +22,7 @@
 
 #define SAVED_DIR CMOJO_SOURCE_DIR "/fuzz/corpus/node_message"
 
-typedef void (*seed_fn)(const char *name, const uint8_t *data, size_t size, void *ctx);
+typedef cm_test_input_fn seed_fn;
 
 static void emit(seed_fn fn, void *ctx, const char *name, size_t fds, const uint8_t *msg,
                  size_t n) {
@@ -84,41 +83,13 @@ static void test_replay_generated(void **state) {
 
 static void test_replay_saved(void **state) {
   (void)state;
-  DIR *dir = opendir(SAVED_DIR);
-  assert_non_null(dir);
-  size_t count = 0;
-  struct dirent *de;
-  while ((de = readdir(dir))) {
-    if (de->d_name[0] == '.')
-      continue;
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", SAVED_DIR, de->d_name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static uint8_t buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    /* Exact-size copy, so a sanitizer build sees any read past the end. */
-    uint8_t *exact = malloc(n ? n : 1);
-    memcpy(exact, buf, n);
-    run_one(de->d_name, exact, n, NULL);
-    free(exact);
-    count++;
-  }
-  closedir(dir);
+  size_t count = cm_test_replay_dir(SAVED_DIR, run_one, NULL);
   print_message("replayed %zu saved inputs\n", count);
   assert_true(count >= NM_NUM_SAMPLES + 3);
 }
 
 static void write_one(const char *name, const uint8_t *data, size_t size, void *ctx) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, name);
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(data, 1, size, f) != size) {
-    fprintf(stderr, "cannot write %s\n", path);
-    exit(1);
-  }
-  fclose(f);
+  cm_test_write_file(ctx, name, data, size);
 }
 
 int main(int argc, char **argv) {

@@ -11,7 +11,6 @@
  *
  * The fuzz target's source is compiled into this test by inclusion, so the
  * tests' glob is the only build rule needed. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,47 +349,24 @@ static void test_replay_generated(void **state) {
   assert_true(count >= 20);
 }
 
+static void run_saved(const char *name, const uint8_t *data, size_t size, void *ctx) {
+  (void)name, (void)ctx;
+  assert_int_equal(LLVMFuzzerTestOneInput(data, size), 0);
+}
+
 static void test_replay_saved(void **state) {
   (void)state;
-  DIR *dir = opendir(SAVED_DIR);
-  assert_non_null(dir);
-  size_t count = 0;
-  struct dirent *de;
-  while ((de = readdir(dir))) {
-    if (de->d_name[0] == '.')
-      continue;
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", SAVED_DIR, de->d_name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static uint8_t buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    /* Exact-size copy, so a sanitizer build sees any read past the end. */
-    uint8_t *exact = malloc(n ? n : 1);
-    assert_non_null(exact);
-    memcpy(exact, buf, n);
-    assert_int_equal(LLVMFuzzerTestOneInput(exact, n), 0);
-    free(exact);
-    count++;
-  }
-  closedir(dir);
+  size_t count = cm_test_replay_dir(SAVED_DIR, run_saved, NULL);
   print_message("replayed %zu saved inputs\n", count);
   assert_true(count >= 20);
 }
 
 static void write_seed(const seed *s, void *ctx) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, s->name);
   uint8_t *input = malloc(4 * kMaxChunks + s->len);
   if (!input)
     abort();
   size_t n = seed_encode(s, input);
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(input, 1, n, f) != n || fclose(f) != 0) {
-    fprintf(stderr, "cannot write %s\n", path);
-    exit(1);
-  }
+  cm_test_write_file(ctx, s->name, input, n);
   free(input);
 }
 

@@ -7,7 +7,6 @@
  *
  * `test_ports_fuzz_replay --write-seeds DIR` writes the generated seeds to
  * DIR instead, as a starting corpus for libFuzzer. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +18,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-typedef void (*seed_fn)(const char *name, const uint8_t *data, size_t size, void *ctx);
+typedef cm_test_input_fn seed_fn;
 
 static const cm_port_name kStranger = {0xbad, 0xbad};
 static const cm_port_name kNewPort = {0xf0, 0x10};
@@ -232,37 +231,13 @@ static void test_replay_generated(void **state) {
 
 static void test_replay_saved(void **state) {
   (void)state;
-  DIR *dir = opendir(SAVED_DIR);
-  assert_non_null(dir);
-  size_t count = 0;
-  struct dirent *de;
-  while ((de = readdir(dir))) {
-    if (de->d_name[0] == '.')
-      continue;
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", SAVED_DIR, de->d_name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    uint8_t buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    run_one(de->d_name, buf, n, NULL);
-    count++;
-  }
-  closedir(dir);
+  size_t count = cm_test_replay_dir(SAVED_DIR, run_one, NULL);
   print_message("replayed %zu saved inputs\n", count);
   assert_true(count > 0);
 }
 
 static void write_one(const char *name, const uint8_t *data, size_t size, void *ctx) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, name);
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(data, 1, size, f) != size) {
-    fprintf(stderr, "cannot write %s\n", path);
-    exit(1);
-  }
-  fclose(f);
+  cm_test_write_file(ctx, name, data, size);
 }
 
 int main(int argc, char **argv) {

@@ -32,4 +32,18 @@ int cm_test_teardown_resources(void **state);
  * else `fallback`. Tests print the seed they use so a failure can be replayed. */
 uint64_t cm_test_seed(uint64_t fallback);
 
+/* What a fuzz replay test does with one input: `name` its file (or seed)
+ * name, `data` and `size` its bytes. */
+typedef void (*cm_test_input_fn)(const char *name, const uint8_t *data, size_t size, void *ctx);
+
+/* Calls fn for every file in `dir` (names starting with '.' skipped), in
+ * name order, with the file's whole contents in a buffer of exactly its size,
+ * so a sanitizer build sees any read past the end. Fails the current test if
+ * `dir` or one of its files cannot be read. Returns the number of files. */
+size_t cm_test_replay_dir(const char *dir, cm_test_input_fn fn, void *ctx);
+
+/* Writes `data` to the file `dir`/`name` (a fuzz replay test's
+ * --write-seeds); exits the process if it cannot. */
+void cm_test_write_file(const char *dir, const char *name, const uint8_t *data, size_t size);
+
 #endif /* CMOJO_TESTS_TEST_SUPPORT_H_ */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz_wire.h"
 #include "test_support.h"
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Calls fn(name, input, size, ctx) for each corpus vector as fuzz input
  * (twice for vectors both directions see). Returns the number of inputs. */
-static size_t for_each_seed(void (*fn)(const char *, const uint8_t *, size_t, void *), void *ctx) {
+static size_t for_each_seed(cm_test_input_fn fn, void *ctx) {
   size_t count, inputs = 0;
   char **names = cm_vinput_list(CORPUS_DIR, ".data", &count);
   assert_non_null(names);
@@ -73,35 +74,16 @@ static void test_replay_corpus(void **state) {
 
 static void test_replay_saved(void **state) {
   (void)state;
-  size_t count;
-  char **names = cm_vinput_list(SEED_DIR, "", &count);
-  if (!names) {
+  if (access(SEED_DIR, F_OK) != 0) {
     print_message("no %s, nothing saved to replay\n", SEED_DIR);
     return;
   }
-  for (size_t i = 0; i < count; i++) {
-    char path[1024];
-    size_t len;
-    snprintf(path, sizeof(path), "%s/%s", SEED_DIR, names[i]);
-    char *data = cm_vinput_read_file(path, &len);
-    if (data)
-      run_one(names[i], (const uint8_t *)data, len, NULL);
-    free(data);
-    free(names[i]);
-  }
-  free(names);
+  size_t count = cm_test_replay_dir(SEED_DIR, run_one, NULL);
   print_message("replayed %zu saved inputs\n", count);
 }
 
 static void write_one(const char *name, const uint8_t *data, size_t size, void *ctx) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, name);
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(data, 1, size, f) != size) {
-    fprintf(stderr, "cannot write %s\n", path);
-    exit(1);
-  }
-  fclose(f);
+  cm_test_write_file(ctx, name, data, size);
 }
 
 int main(int argc, char **argv) {
