@@ -18,10 +18,8 @@
 #include <unistd.h>
 
 /* By relative path: tools/mojomc/features.h must not shadow <features.h>. */
-#include "../tools/mojomc/check.h"
-#include "../tools/mojomc/contexts.h"
+#include "../tools/mojomc/analyze.h"
 #include "../tools/mojomc/dump.h"
-#include "../tools/mojomc/pack.h"
 #include "../tools/mojomc/resolve.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -108,14 +106,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ctx.include_dirs = includes;
   ctx.include_count = 1;
   ctx.features = (struct mc_feature_set){features, 2};
-  /* The stages of compile() in tools/mojomc/main.c, in the same order. */
+  /* The stages mojomc runs: load, then mc_analyze (resolve, check, pack). */
   struct mc_module *root = mc_load(&ctx, paths[0]);
-  bool ok = root != NULL;
-  for (struct mc_module *m = ok ? ctx.modules : NULL; m && ok; m = m->next) {
-    ok = mc_resolve(&ctx, m) && mc_check(arena, m) && mc_check_contexts(arena, m);
-    if (ok)
-      mc_pack(arena, m);
-  }
+  bool ok = root != NULL && mc_analyze(&ctx);
   if (ok)
     mc_dump_module(devnull, arena, root);
   mc_ctx_release(&ctx);

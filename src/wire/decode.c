@@ -3,9 +3,7 @@
  * The validator, which runs first anyway, adds up the blocks decoding will
  * allocate (cm_wire_validate_payload_sized); decoding then fills one zeroed
  * allocation of that size in a single pass. The first block (the parameter
- * struct) sits at the start, so one free() releases everything. The code
- * still works with arena == NULL (it then only adds up `used`), which is
- * what a measuring pass would be.
+ * struct) sits at the start, so one free() releases everything.
  *
  * The decoder only ever runs on bytes the validator accepted, which is what
  * makes it simple: every pointer is in bounds and forward, every object is
@@ -25,9 +23,8 @@ typedef struct dec {
   uint32_t num_handles;
   uint64_t ids_off; /* first interface id */
   uint32_t num_ids;
-  uint8_t *arena; /* NULL while measuring */
+  uint8_t *arena; /* one zeroed block of `cap` bytes */
   size_t used, cap;
-  bool overflow;
 } dec;
 
 static void decode_value(dec *d, const cmojo_wire_type *t, uint64_t off, uint8_t bit, uint8_t *dst,
@@ -37,16 +34,16 @@ static uint64_t ld(const dec *d, uint64_t off, unsigned n) {
   return cm_wire_load(d->bytes, d->size, off, n);
 }
 
-/* Returns zeroed memory (NULL while measuring). */
+/* Returns zeroed memory from the block. The validator counted the very
+ * blocks decoding allocates (see cm_wire_validate_payload_sized), so running
+ * out would be a bug in this runtime, not a property of the message: abort
+ * rather than write past the block. The wire tests decode every corpus
+ * vector and mutation under the sanitizers. */
 static uint8_t *dec_alloc(dec *d, size_t n) {
   size_t start = (d->used + CM_WIRE_ARENA_ALIGN - 1) & ~(size_t)(CM_WIRE_ARENA_ALIGN - 1);
-  if (start < d->used || n > SIZE_MAX - start) {
-    d->overflow = true;
-    return NULL;
-  }
+  if (start > d->cap || n > d->cap - start)
+    abort();
   d->used = start + n;
-  if (!d->arena || d->used > d->cap)
-    return NULL;
   return d->arena + start;
 }
 
@@ -62,23 +59,20 @@ static void *decode_struct(dec *d, const cmojo_wire_struct *st, uint64_t off) {
     const cmojo_wire_field *f = &st->fields[i];
     if (f->min_version > version)
       break; /* absent: stays zero */
-    uint8_t *member = c ? c + f->c_offset : NULL;
+    uint8_t *member = c + f->c_offset;
     if (cm_wire_is_plain_number(f->type)) {
       /* The common case, without decode_value's dispatch. */
       unsigned s = cm_wire_wire_size(f->type->kind);
       uint64_t v = ld(d, off + f->offset, s);
-      if (member)
-        cm_wire_copy_value(member, &v, s);
+      cm_wire_copy_value(member, &v, s);
       continue;
     }
     if (f->type->nullable && cm_wire_is_value_kind(f->type->kind)) {
       uint8_t flag = (uint8_t)ld(d, off + f->has_value_offset, 1);
       if (!(flag & (1u << f->has_value_bit)))
         continue;
-      if (member) {
-        *(bool *)member = true;
-        member += cm_wire_opt_value_offset(f->type->kind);
-      }
+      *(bool *)member = true;
+      member += cm_wire_opt_value_offset(f->type->kind);
     }
     decode_value(d, f->type, off + f->offset, f->bit, member, true);
   }
@@ -113,19 +107,14 @@ static void decode_array(dec *d, const cmojo_wire_type *elem, uint64_t off, bool
   uint32_t n = (uint32_t)ld(d, off + 4, 4);
   size_t csize = cmojo_wire_c_size(elem);
   size_t total;
-  if (__builtin_mul_overflow((size_t)n, csize, &total) || total > SIZE_MAX - 1) {
-    d->overflow = true;
-    return;
-  }
+  if (__builtin_mul_overflow((size_t)n, csize, &total) || total > SIZE_MAX - 1)
+    abort(); /* the validator's count fit in size_t: a runtime bug, as in dec_alloc */
   uint8_t *data = dec_alloc(d, total + (is_string ? 1 : 0));
-  if (out) {
-    out->count = n;
-    out->data = data;
-  }
+  out->count = n;
+  out->data = data;
   uint64_t storage = off + CM_WIRE_ARRAY_HEADER_SIZE;
   if (elem->kind == CMOJO_WIRE_KIND_BOOL || (elem->nullable && cm_wire_is_value_kind(elem->kind))) {
-    if (data)
-      decode_packed_elements(d, elem, storage, n, data);
+    decode_packed_elements(d, elem, storage, n, data);
     return;
   }
   unsigned s = cm_wire_wire_size(elem->kind);
@@ -133,13 +122,12 @@ static void decode_array(dec *d, const cmojo_wire_type *elem, uint64_t off, bool
     /* Strings, blobs and number arrays: the wire elements are the C
      * elements. Validation proved them in bounds; the check stays as the
      * second line of defence (out of bounds reads as zeros, like ld). */
-    if (data && n && storage <= d->size && (d->size - storage) / s >= n)
+    if (n && storage <= d->size && (d->size - storage) / s >= n)
       memcpy(data, d->bytes + storage, total);
     return;
   }
   for (uint32_t i = 0; i < n; i++)
-    decode_value(d, elem, storage + (uint64_t)i * s, 0, data ? data + (size_t)i * csize : NULL,
-                 true);
+    decode_value(d, elem, storage + (uint64_t)i * s, 0, data + (size_t)i * csize, true);
 }
 
 static void *decode_union(dec *d, const cmojo_wire_union *u, uint64_t off) {
@@ -147,13 +135,11 @@ static void *decode_union(dec *d, const cmojo_wire_union *u, uint64_t off) {
   uint32_t tag = (uint32_t)ld(d, off + 4, 4);
   const cmojo_wire_union_field *f = cm_wire_union_find(u, tag);
   if (!f) { /* only extensible unions get here: the [Default] member */
-    if (c)
-      memcpy(c, &u->default_tag, sizeof(uint32_t));
+    memcpy(c, &u->default_tag, sizeof(uint32_t));
     return c;
   }
-  if (c)
-    memcpy(c, &tag, sizeof(tag));
-  decode_value(d, f->type, off + 8, 0, c ? c + u->c_value_offset : NULL, false);
+  memcpy(c, &tag, sizeof(tag));
+  decode_value(d, f->type, off + 8, 0, c + u->c_value_offset, false);
   return c;
 }
 
@@ -161,8 +147,7 @@ static void decode_object(dec *d, const cmojo_wire_type *t, uint64_t off, uint8_
                           bool inlined) {
   if (t->kind == CMOJO_WIRE_KIND_UNION && inlined) {
     void *p = ld(d, off, 4) ? decode_union(d, t->union_type, off) : NULL;
-    if (dst)
-      memcpy(dst, &p, sizeof(p));
+    memcpy(dst, &p, sizeof(p));
     return;
   }
   uint64_t target = target_of(d, off);
@@ -176,15 +161,12 @@ static void decode_object(dec *d, const cmojo_wire_type *t, uint64_t off, uint8_
     cmojo_array keys = {0}, values = {0};
     decode_array(d, t->key, target_of(d, target + 8), false, &keys);
     decode_array(d, t->element, target_of(d, target + 16), false, &values);
-    if (dst) {
-      cmojo_map m = {.count = keys.count, .keys = keys.data, .values = values.data};
-      memcpy(dst, &m, sizeof(m));
-    }
+    cmojo_map m = {.count = keys.count, .keys = keys.data, .values = values.data};
+    memcpy(dst, &m, sizeof(m));
   } else {
     void *p = t->kind == CMOJO_WIRE_KIND_STRUCT ? decode_struct(d, t->struct_type, target)
                                                 : decode_union(d, t->union_type, target);
-    if (dst)
-      memcpy(dst, &p, sizeof(p));
+    memcpy(dst, &p, sizeof(p));
   }
 }
 
@@ -192,8 +174,7 @@ static MojoHandle take_handle(dec *d, uint32_t index) {
   if (index == CMOJO_WIRE_INVALID_INDEX || index >= d->num_handles)
     return MOJO_HANDLE_INVALID;
   MojoHandle h = d->handles[index];
-  if (d->arena)
-    d->handles[index] = MOJO_HANDLE_INVALID;
+  d->handles[index] = MOJO_HANDLE_INVALID;
   return h;
 }
 
@@ -205,7 +186,6 @@ static uint32_t interface_id(const dec *d, uint32_t index) {
 
 static void decode_value(dec *d, const cmojo_wire_type *t, uint64_t off, uint8_t bit, uint8_t *dst,
                          bool inlined) {
-  uint32_t u32 = (uint32_t)ld(d, off, 4);
   switch (t->kind) {
     case CMOJO_WIRE_KIND_STRING:
     case CMOJO_WIRE_KIND_ARRAY:
@@ -217,8 +197,7 @@ static void decode_value(dec *d, const cmojo_wire_type *t, uint64_t off, uint8_t
     default:
       break;
   }
-  if (!dst)
-    return; /* measuring: plain values allocate nothing */
+  uint32_t u32 = (uint32_t)ld(d, off, 4);
   switch (t->kind) {
     case CMOJO_WIRE_KIND_BOOL:
       *(bool *)dst = (ld(d, off, 1) >> bit) & 1;
@@ -288,13 +267,6 @@ MojoResult cmojo_wire_decode_message(const void *bytes, size_t num_bytes, MojoHa
   if (!d.arena)
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
   *out_params = decode_struct(&d, type, h.payload_offset);
-  /* The validator counted the very blocks decoding allocates (see
-   * cm_wire_validate_payload_sized); dec_alloc never writes past the
-   * block, so a miscount could only leave members NULL, and would be a
-   * bug in this runtime, not a property of the message. The wire tests
-   * decode every corpus vector and mutation under the sanitizers. */
-  if (d.overflow || d.used > d.cap)
-    abort();
   return MOJO_RESULT_OK;
 }
 

@@ -93,6 +93,11 @@ const struct mc_attr *mc_attr_find(const struct mc_attr *attrs, const char *key)
   return NULL;
 }
 
+bool mc_attr_flag(const struct mc_attr *attrs, const char *key) {
+  const struct mc_attr *a = mc_attr_find(attrs, key);
+  return a && (a->kind != MC_ATTR_VALUE || a->value.kind != MC_VAL_FALSE);
+}
+
 bool mc_type_is_reference(const struct mc_type *t) {
   switch (t->kind) {
     case MC_T_STRING:

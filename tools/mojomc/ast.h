@@ -256,6 +256,8 @@ struct mc_module {
 
 /* Helpers shared by later stages. */
 const struct mc_attr *mc_attr_find(const struct mc_attr *attrs, const char *key);
+/* True for [Key] and [Key=true]; [Key=false] does not set the flag. */
+bool mc_attr_flag(const struct mc_attr *attrs, const char *key);
 bool mc_type_is_reference(const struct mc_type *t); /* pointer, handle or interface kinds */
 bool mc_type_is_value(const struct mc_type *t);     /* numbers, bool, enum */
 bool mc_type_is_integral(const struct mc_type *t);  /* integers (not bool) */

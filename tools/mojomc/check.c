@@ -76,14 +76,6 @@ static bool check_attrs(const struct mc_attr *attrs, const char *what, const cha
   return ok;
 }
 
-static bool has_flag(const struct mc_attr *attrs, const char *key) {
-  const struct mc_attr *a = mc_attr_find(attrs, key);
-  if (!a)
-    return false;
-  /* [Key] and [Key=true] set the flag; [Key=false] does not. */
-  return a->kind != MC_ATTR_VALUE || a->value.kind != MC_VAL_FALSE;
-}
-
 /* Reads [MinVersion=N]; N must be an integer in 0..4294967295. */
 static bool read_min_version(const struct mc_attr *attrs, uint32_t *out, bool *has) {
   const struct mc_attr *a = mc_attr_find(attrs, "MinVersion");
@@ -259,7 +251,7 @@ static bool check_field_list(struct mc_arena *arena, struct mc_field *fields, bo
 /* ---- definitions ---- */
 
 static bool check_native_body(const struct mc_decl *d, const char *what) {
-  if (d->has_body || has_flag(d->attrs, "Native"))
+  if (d->has_body || mc_attr_flag(d->attrs, "Native"))
     return true;
   mc_error(d->loc, "%s '%s' without a body must be marked [Native]", what, d->name);
   return false;
@@ -284,8 +276,8 @@ static const char *const extensible_without_default[] = {
 static bool check_enum(struct mc_decl *d) {
   bool ok = check_attrs(d->attrs, "an enum", enum_attrs);
   ok &= check_native_body(d, "enum");
-  bool extensible = has_flag(d->attrs, "Extensible");
-  if (has_flag(d->attrs, "Stable") && !extensible) {
+  bool extensible = mc_attr_flag(d->attrs, "Extensible");
+  if (mc_attr_flag(d->attrs, "Stable") && !extensible) {
     mc_error(d->loc, "[Stable] enum '%s' must also be [Extensible]", d->name);
     ok = false;
   }
@@ -364,7 +356,7 @@ static bool check_union(struct mc_arena *arena, struct mc_decl *d) {
     }
     dflt = f;
   }
-  if (has_flag(d->attrs, "Extensible") && !dflt) {
+  if (mc_attr_flag(d->attrs, "Extensible") && !dflt) {
     mc_error(d->loc, "[Extensible] union '%s' needs one field marked [Default]", d->name);
     ok = false;
   }
@@ -374,13 +366,13 @@ static bool check_union(struct mc_arena *arena, struct mc_decl *d) {
 static bool check_method(struct mc_arena *arena, const struct mc_decl *iface, struct mc_method *m) {
   bool ok = check_attrs(m->attrs, "a method", method_attrs);
   ok &= read_min_version(m->attrs, &m->min_version, NULL);
-  bool sync = has_flag(m->attrs, "Sync");
+  bool sync = mc_attr_flag(m->attrs, "Sync");
   if (sync && !m->has_response) {
     mc_error(m->loc, "[Sync] method '%s' needs a response; use '=> ()' if it returns nothing",
              m->name);
     ok = false;
   }
-  if (has_flag(m->attrs, "NoInterrupt") && !sync) {
+  if (mc_attr_flag(m->attrs, "NoInterrupt") && !sync) {
     mc_error(m->loc, "[NoInterrupt] is only allowed on [Sync] methods");
     ok = false;
   }
@@ -399,7 +391,7 @@ static bool check_interface(struct mc_arena *arena, struct mc_decl *d) {
   bool ok = check_attrs(d->attrs, "an interface", interface_attrs);
   ok &= check_unique_decls(d->members);
   ok &= check_decls(arena, d->members);
-  bool stable = has_flag(d->attrs, "Stable");
+  bool stable = mc_attr_flag(d->attrs, "Stable");
   int64_t next = 0;
   for (struct mc_method *m = d->methods; m; m = m->next) {
     if (stable && !m->explicit_ordinal) {
@@ -473,7 +465,7 @@ static bool stable_type(const struct mc_decl *owner, const struct mc_type *t) {
     return false;
   if (t->key && !stable_type(owner, t->key))
     return false;
-  if (!t->decl || has_flag(t->decl->attrs, "Stable"))
+  if (!t->decl || mc_attr_flag(t->decl->attrs, "Stable"))
     return true;
   mc_error(t->loc, "'%s' is marked [Stable] but depends on '%s', which is not", owner->name,
            t->decl->name);
@@ -488,7 +480,7 @@ static bool stable_fields(const struct mc_decl *owner, const struct mc_field *f)
 }
 
 static bool check_stable(const struct mc_decl *d) {
-  if (d->kind == MC_DECL_ENUM || d->kind == MC_DECL_CONST || !has_flag(d->attrs, "Stable"))
+  if (d->kind == MC_DECL_ENUM || d->kind == MC_DECL_CONST || !mc_attr_flag(d->attrs, "Stable"))
     return true;
   bool ok = stable_fields(d, d->fields);
   for (const struct mc_method *m = d->methods; m; m = m->next) {

@@ -6,16 +6,16 @@
  * structs with an initializer that applies the mojom defaults, unions,
  * method parameter structs), the extern descriptor tables (<name>_desc) and
  * the typed message wrappers; OUTDIR/<rel>.c defines the tables and the
- * wrappers. docs/mojomc-c.md is the user's description. <rel> is the input's path relative to the -I
- * directory it lies under (or its base name when it lies under none), and a
- * header includes its imports' headers by the same rule, so `-I OUTDIR` is
- * all a compiler needs. Output is a pure function of the model (emit_model.h)
- * and the relative paths: the same inputs give the same bytes.
+ * wrappers. docs/mojomc-c.md is the user's description. <rel> is the input's path relative to the
+ * -I directory it lies under (or its base name when it lies under none), and a header includes its
+ * imports' headers by the same rule, so `-I OUTDIR` is all a compiler needs. Output is a pure
+ * function of the model (emit_model.h) and the relative paths: the same inputs give the same bytes.
  *
  * The headers are C99 and C++ compatible; the sources are C99 and C11. The
  * split: emit_c.c drives files and paths and holds what both outputs share
- * (C spellings of types and values), emit_header.c writes the .h and
- * emit_source.c the .c.
+ * (C spellings of types and values), emit_header.c writes the .h (and
+ * defines the banner, int32 literals and wrapper signatures the .c repeats)
+ * and emit_source.c the .c.
  */
 #ifndef MOJOMC_EMIT_C_H
 #define MOJOMC_EMIT_C_H

@@ -7,11 +7,6 @@
 #include "diag.h"
 #include "pack.h"
 
-bool mc_attr_flag(const struct mc_attr *attrs, const char *key) {
-  const struct mc_attr *a = mc_attr_find(attrs, key);
-  return a && (a->kind != MC_ATTR_VALUE || a->value.kind != MC_VAL_FALSE);
-}
-
 const char *mc_c_name(struct mc_arena *arena, const struct mc_decl *d) {
   char *s = mc_arena_printf(arena, "%s", d->full_name);
   for (char *p = s; *p; p++)

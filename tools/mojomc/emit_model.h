@@ -155,7 +155,4 @@ const char *mc_c_name(struct mc_arena *arena, const struct mc_decl *d);
  * called `default` or `class` still compiles. */
 const char *mc_c_member(struct mc_arena *arena, const char *name);
 
-/* True for [Key] and [Key=true]. */
-bool mc_attr_flag(const struct mc_attr *attrs, const char *key);
-
 #endif

@@ -12,13 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "contexts.h"
+#include "analyze.h"
 #include "diag.h"
 #include "dump.h"
 #include "emit_c.h"
-#include "pack.h"
-#include "resolve.h"
 
 struct options {
   const char **includes;
@@ -79,20 +76,14 @@ static enum args_result parse_args(int argc, char **argv, struct options *o) {
   return o->file_count > 0 ? ARGS_OK : ARGS_BAD;
 }
 
-/* Loads every file, then resolves, checks and packs all loaded modules in
- * dependency order, stopping at the first stage that reports an error. */
+/* Loads every file, then analyzes all loaded modules (analyze.h). */
 static bool compile(struct mc_ctx *ctx, const struct options *o, struct mc_module **roots) {
   for (size_t i = 0; i < o->file_count; i++) {
     roots[i] = mc_load(ctx, o->files[i]);
     if (!roots[i])
       return false;
   }
-  for (struct mc_module *m = ctx->modules; m; m = m->next) {
-    if (!mc_resolve(ctx, m) || !mc_check(ctx->arena, m) || !mc_check_contexts(ctx->arena, m))
-      return false;
-    mc_pack(ctx->arena, m);
-  }
-  return true;
+  return mc_analyze(ctx);
 }
 
 static void free_options(struct options *o) {

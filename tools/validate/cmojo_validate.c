@@ -18,11 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "contexts.h"
-#include "diag.h"
+#include "analyze.h"
 #include "mojom_tables.h"
-#include "pack.h"
 #include "validation_input.h"
 
 struct options {
@@ -81,14 +78,7 @@ static bool parse_args(int argc, char **argv, struct options *o) {
 /* The front end's pipeline, as mojomc runs it. */
 static struct mc_module *compile(struct mc_ctx *ctx, const char *path) {
   struct mc_module *root = mc_load(ctx, path);
-  if (!root)
-    return NULL;
-  for (struct mc_module *m = ctx->modules; m; m = m->next) {
-    if (!mc_resolve(ctx, m) || !mc_check(ctx->arena, m) || !mc_check_contexts(ctx->arena, m))
-      return NULL;
-    mc_pack(ctx->arena, m);
-  }
-  return root;
+  return root && mc_analyze(ctx) ? root : NULL;
 }
 
 static bool ends_with(const char *s, const char *suffix) {

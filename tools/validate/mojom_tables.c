@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "diag.h"
 #include "emit_model.h"
 #include "pack.h"
 
