@@ -56,9 +56,9 @@
  * which fails that connection. */
 #define CM_MAX_OS_HANDLES_PER_SENDMSG 128u
 
-/* Deepest nesting of structs, arrays, maps and unions the bindings validator
- * follows in one message: 200, Mojo's kMaxRecursionDepth. A message nested
- * deeper is rejected (validation error VALIDATION_ERROR_MAX_RECURSION_DEPTH)
+/* Deepest nesting of structs the bindings validator follows in one message
+ * (Mojo counts structs only): 200, Mojo's kMaxRecursionDepth; the public
+ * CMOJO_WIRE_MAX_DEPTH is this number. A message nested deeper is rejected (validation error VALIDATION_ERROR_MAX_RECURSION_DEPTH)
  * rather than risking the stack of the validating thread. */
 #define CM_MAX_NESTING_DEPTH 200u
 
@@ -116,5 +116,12 @@
  * longer caught (the route may then keep a proxy), which only a node
  * flooding such announcements can cause. */
 #define CM_PORTS_MAX_DEAD_PORTS 65536u
+
+/* Deepest nesting of objects of any kind (structs, unions inside unions,
+ * arrays, maps) the wire validator follows: 1000. Mojo only counts structs
+ * (CM_MAX_NESTING_DEPTH); types recursive through unions alone would
+ * otherwise let a message exhaust the validating thread's stack. Real types
+ * nest far less between two structs. */
+#define CM_MAX_WIRE_CALL_NESTING 1000
 
 #endif /* CMOJO_SRC_CM_LIMITS_H_ */

@@ -305,7 +305,7 @@ static werr validate_value(vctx *c, const cmojo_wire_type *t, uint64_t off, bool
     default: /* bool and numbers: any bit pattern is valid */
       return CMOJO_WIRE_ERROR_NONE;
   }
-  if (++c->nesting > CM_WIRE_MAX_NESTING) {
+  if (++c->nesting > CM_MAX_WIRE_CALL_NESTING) {
     c->nesting--;
     return CMOJO_WIRE_ERROR_MAX_RECURSION_DEPTH;
   }

@@ -21,7 +21,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cm_limits.h"
 #include "cmojo/wire.h"
+
+/* The public constant and the project's limit are one number. */
+_Static_assert(CMOJO_WIRE_MAX_DEPTH == CM_MAX_NESTING_DEPTH,
+               "cm_limits.h and cmojo/wire.h disagree on the nesting depth");
 
 /* C values are copied with the host's byte order; the wire is little-endian
  * and so, for now, must the host be. */
@@ -37,10 +42,6 @@
 /* A map is a struct of exactly this size holding two array pointers. */
 #define CM_WIRE_MAP_SIZE 24u
 
-/* Our own bound on recursive calls (on top of Mojo's struct depth), so that
- * types recursive through unions cannot exhaust the stack. Real types nest
- * far less between two structs. */
-#define CM_WIRE_MAX_NESTING 1000
 
 /* memcpy of a value of 1, 2, 4 or 8 bytes, with the size a constant in
  * each branch so that it compiles to one move rather than a library call
