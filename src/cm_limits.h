@@ -124,4 +124,34 @@
  * nest far less between two structs. */
 #define CM_MAX_WIRE_CALL_NESTING 1000
 
+/* Most bytes a connection may hold queued for a peer that does not read
+ * (its socket full): 1 GiB, four times the largest message, so a burst of
+ * large messages to a slow reader passes while a peer that stopped reading
+ * cannot make this process grow without bound. Past it the connection
+ * fails ("the peer does not read") and the peer is treated as gone. Mojo's
+ * channel queues without a limit. */
+#define CM_MAX_QUEUED_BYTES_PER_CONNECTION (1024ull * 1024ull * 1024ull)
+
+/* Most peer records one node keeps at once (connections, plus nodes an
+ * event waits for an introduction to): 4096. A graph of processes is far
+ * smaller; the bound stops a peer that names random nodes in events (each
+ * unknown name makes a record while the broker is asked) or a flood of
+ * ADD_BROKER_CLIENT from growing the tables without limit. Past it a new
+ * connection or invitation fails with RESOURCE_EXHAUSTED and an event for
+ * an unknown node is dropped as if the node were lost. Mojo has no such
+ * bound. */
+#define CM_MAX_PEERS_PER_NODE 4096u
+
+/* The buffer pool (src/platform/buffer_pool.c): buffers from 64 KiB to
+ * 64 MiB are kept for reuse, at most 4 per power-of-two size and 32 MiB in
+ * all. Below 64 KiB malloc reuses memory without faulting anyway; above
+ * 64 MiB messages are rare enough that a fresh mapping costs little beside
+ * the copy. 4 per size covers what one large message needs in flight (its
+ * payload, its frame, a queued tail, the receive buffer); 32 MiB bounds
+ * what an idle process keeps after a burst of large messages. */
+#define CM_BUFFER_POOL_MIN_BYTES (64u * 1024u)
+#define CM_BUFFER_POOL_MAX_BYTES (64u * 1024u * 1024u)
+#define CM_BUFFER_POOL_PER_CLASS 4u
+#define CM_BUFFER_POOL_CACHED_BYTES (32u * 1024u * 1024u)
+
 #endif /* CMOJO_SRC_CM_LIMITS_H_ */

@@ -428,6 +428,10 @@ MojoResult cm_platform_channel_format_switch(cm_platform_handle h, char *buf, si
  * the value is malformed or names no open Unix stream socket. */
 MojoResult cm_platform_channel_from_switch(int argc, char *const argv[], cm_platform_handle *out);
 
+/* Whether h is a channel endpoint: a connected Unix stream socket, or with
+ * `listening`, a listening one. */
+bool cm_platform_channel_is_endpoint(cm_platform_handle h, bool listening);
+
 /* Starts the program at `path` with arguments argv (NULL-terminated,
  * argv[0] included) followed by the switch naming *child_end, and
  * environment envp (NULL: this process's). The child inherits *child_end at
@@ -533,11 +537,15 @@ typedef struct cm_platform_transport_delegate {
   void (*on_write_interest)(void *context, bool want);
 } cm_platform_transport_delegate;
 
-/* Peer credentials, captured when the transport is created.
- * For a socketpair the kernel records the process that created the pair, so
- * both ends see that process (a parent sees itself for a child's pair; the
- * launcher knows the child's pid instead). For a named endpoint they are the
- * connecting (or listening) process's. */
+/* Peer credentials: captured when the transport is created (SO_PEERCRED,
+ * SO_PEERPIDFD), then replaced once by the credentials the kernel attaches
+ * to the first data the peer writes (SO_PASSCRED), which name the process
+ * that wrote it. The second step matters for socket pairs: the kernel
+ * records the process that created a pair as both ends' peer, so a parent
+ * would otherwise see itself for a child it launched, and a node for a
+ * channel the broker made. Until the peer has written, they may be those of
+ * the pair's creator. For a named endpoint both steps give the connecting
+ * (or listening) process. */
 typedef struct cm_platform_peer_credentials {
   int64_t pid;
   uint32_t uid;
@@ -608,9 +616,20 @@ void cm_platform_transport_on_writable(cm_platform_transport *transport);
  * FAILED_PRECONDITION. Idempotent. May be called from inside a callback. */
 void cm_platform_transport_shutdown(cm_platform_transport *transport);
 
-/* Copies the peer credentials captured at creation to *out (pidfd borrowed,
- * see the struct). Returns OK; INVALID_ARGUMENT if an argument is NULL. */
+/* Copies the peer credentials known now to *out (pidfd borrowed, see the
+ * struct). Returns OK; INVALID_ARGUMENT if an argument is NULL. */
 MojoResult cm_platform_transport_peer_credentials(const cm_platform_transport *transport,
                                                   cm_platform_peer_credentials *out);
+
+/* ---- Large buffers -------------------------------------------------------
+ *
+ * A pool of large byte buffers kept for reuse (buffer_pool.c), for the
+ * payloads and frames that messages of 64 KiB and more need on every hop.
+ * cm_platform_buffer_alloc returns a buffer of at least n bytes and its
+ * capacity in *capacity (NULL and 0 when out of memory); small requests are
+ * plain malloc. Give every such buffer back with cm_platform_buffer_free
+ * and that same capacity (never to free() or realloc()). Thread-safe. */
+void *cm_platform_buffer_alloc(size_t n, size_t *capacity);
+void cm_platform_buffer_free(void *p, size_t capacity);
 
 #endif /* CMOJO_SRC_PLATFORM_PLATFORM_H_ */

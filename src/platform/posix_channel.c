@@ -90,6 +90,15 @@ static bool is_unix_stream_socket(int fd) {
   return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
 }
 
+bool cm_platform_channel_is_endpoint(cm_platform_handle h, bool listening) {
+  int fd = cm_platform_handle_fd(h);
+  int accepting = 0;
+  socklen_t len = sizeof(accepting);
+  return fd >= 0 && is_unix_stream_socket(fd) &&
+         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 &&
+         (accepting != 0) == listening;
+}
+
 MojoResult cm_platform_channel_from_switch(int argc, char *const argv[], cm_platform_handle *out) {
   if ((argc > 0 && !argv) || !out)
     return MOJO_RESULT_INVALID_ARGUMENT;

@@ -76,6 +76,7 @@ typedef struct frame_cursor {
 
 typedef struct queued_frame {
   struct queued_frame *next;
+  size_t capacity; /* of this allocation (cm_platform_buffer_alloc) */
   frame_cursor cursor;
   /* fds[num_fds], then the body bytes */
   int storage[];
@@ -85,11 +86,18 @@ struct cm_platform_transport {
   int fd;
   cm_platform_transport_delegate delegate;
   void *context;
+  /* Under creds_lock: written on the reading thread when the first frame's
+   * credentials arrive, read by any thread. */
+  pthread_mutex_t creds_lock;
   cm_platform_peer_credentials creds;
+  bool creds_from_frame;
+  /* The connect-time pidfd once replaced: someone may still borrow it. */
+  cm_platform_handle retired_pidfd;
 
   /* Write side, under write_lock. */
   pthread_mutex_t write_lock;
   queued_frame *queue_head, *queue_tail;
+  size_t queued_bytes; /* body bytes in the queue */
   bool wants_write;
   bool write_closed;      /* shut down or failed: refuse writes */
   MojoResult write_error; /* a failure on_writable is to report */
@@ -196,16 +204,7 @@ MojoResult cm_platform_transport_create(cm_platform_handle *endpoint,
   MojoResult r = MOJO_RESULT_INVALID_ARGUMENT;
   if (!delegate || !delegate->on_frame || !delegate->on_error || !out || fd < 0)
     goto fail_close;
-  int type = 0, domain = 0;
-  socklen_t len = sizeof(type);
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
-    goto fail_close;
-  len = sizeof(domain);
-  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
-    goto fail_close;
-  int listening = 0;
-  len = sizeof(listening);
-  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || listening)
+  if (!cm_platform_channel_is_endpoint(h, false))
     goto fail_close;
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -220,13 +219,24 @@ MojoResult cm_platform_transport_create(cm_platform_handle *endpoint,
     free(t);
     goto fail_close;
   }
+  if (pthread_mutex_init(&t->creds_lock, NULL) != 0) {
+    pthread_mutex_destroy(&t->write_lock);
+    free(t->buf);
+    free(t);
+    goto fail_close;
+  }
   t->buf_cap = kInitialReadBuffer;
   t->fd = fd;
   t->delegate = *delegate;
   t->context = context;
   t->write_error = MOJO_RESULT_OK;
   atomic_init(&t->stopped, false);
+  t->retired_pidfd = cm_platform_handle_invalid();
   capture_credentials(t);
+  /* The kernel then attaches the sender's credentials to what it reads:
+   * see note_frame_credentials. */
+  int one = 1;
+  (void)setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
   *out = t;
   return MOJO_RESULT_OK;
 fail_close:
@@ -239,10 +249,11 @@ static void drop_queue(cm_platform_transport *t) {
   while (q) {
     queued_frame *next = q->next;
     close_fds(q->cursor.fds + q->cursor.fds_sent, q->cursor.num_fds - q->cursor.fds_sent);
-    free(q);
+    cm_platform_buffer_free(q, q->capacity);
     q = next;
   }
   t->queue_head = t->queue_tail = NULL;
+  t->queued_bytes = 0;
 }
 
 void cm_platform_transport_destroy(cm_platform_transport *t) {
@@ -251,9 +262,11 @@ void cm_platform_transport_destroy(cm_platform_transport *t) {
   drop_queue(t);
   close_fds(t->fds, t->num_fds);
   cm_platform_handle_close(&t->creds.pidfd);
+  cm_platform_handle_close(&t->retired_pidfd);
+  pthread_mutex_destroy(&t->creds_lock);
   close(t->fd);
   pthread_mutex_destroy(&t->write_lock);
-  free(t->buf);
+  cm_platform_buffer_free(t->buf, t->buf_cap);
   free(t);
 }
 
@@ -265,7 +278,10 @@ MojoResult cm_platform_transport_peer_credentials(const cm_platform_transport *t
                                                   cm_platform_peer_credentials *out) {
   if (!t || !out)
     return MOJO_RESULT_INVALID_ARGUMENT;
+  pthread_mutex_t *lock = (pthread_mutex_t *)&t->creds_lock;
+  pthread_mutex_lock(lock);
   *out = t->creds;
+  pthread_mutex_unlock(lock);
   return MOJO_RESULT_OK;
 }
 
@@ -347,8 +363,10 @@ static void set_wants_write(cm_platform_transport *t, bool want) {
 static void record_write_error(cm_platform_transport *t, MojoResult r) {
   t->write_closed = true;
   t->write_error = r;
-  t->write_error_why =
-      r == MOJO_RESULT_FAILED_PRECONDITION ? "peer closed the connection" : "socket write failed";
+  t->write_error_why = r == MOJO_RESULT_FAILED_PRECONDITION ? "peer closed the connection"
+                       : r == MOJO_RESULT_RESOURCE_EXHAUSTED
+                           ? "the peer does not read: queued bytes over the limit"
+                           : "socket write failed";
   drop_queue(t);
   set_wants_write(t, true);
 }
@@ -359,10 +377,12 @@ static queued_frame *queue_copy(const frame_cursor *c) {
   if (body_done > c->body_len)
     body_done = c->body_len;
   size_t body_left = c->body_len - body_done;
-  queued_frame *q = malloc(sizeof(*q) + fd_bytes + body_left);
+  size_t capacity;
+  queued_frame *q = cm_platform_buffer_alloc(sizeof(*q) + fd_bytes + body_left, &capacity);
   if (!q)
     return NULL;
   q->next = NULL;
+  q->capacity = capacity;
   q->cursor = *c;
   q->cursor.fds = q->storage;
   q->cursor.num_fds = c->num_fds - c->fds_sent;
@@ -423,6 +443,13 @@ MojoResult cm_platform_transport_write(cm_platform_transport *t, const void *byt
       goto out_close;
     }
   }
+  if (t->queued_bytes + num_bytes > CM_MAX_QUEUED_BYTES_PER_CONNECTION) {
+    /* A peer that stops reading may not make this process hold without
+     * bound what is written to it: the connection fails instead. */
+    record_write_error(t, MOJO_RESULT_RESOURCE_EXHAUSTED);
+    r = MOJO_RESULT_FAILED_PRECONDITION;
+    goto out_close;
+  }
   queued_frame *q = queue_copy(&c);
   if (!q) {
     r = MOJO_RESULT_RESOURCE_EXHAUSTED;
@@ -430,6 +457,7 @@ MojoResult cm_platform_transport_write(cm_platform_transport *t, const void *byt
       record_write_error(t, r);
     goto out_close;
   }
+  t->queued_bytes += q->cursor.body_len;
   if (t->queue_tail)
     t->queue_tail->next = q;
   else
@@ -468,7 +496,8 @@ void cm_platform_transport_on_writable(cm_platform_transport *t) {
     t->queue_head = q->next;
     if (!t->queue_head)
       t->queue_tail = NULL;
-    free(q);
+    t->queued_bytes -= q->cursor.body_len;
+    cm_platform_buffer_free(q, q->capacity);
   }
   if (t->write_error != MOJO_RESULT_OK) {
     err = t->write_error;
@@ -511,14 +540,19 @@ static bool reserve(cm_platform_transport *t, size_t need) {
     return true;
   /* Doubling for small frames; exactly the frame for big ones, so a 257 MiB
    * frame does not reserve 512 MiB. */
-  size_t cap = t->buf_cap * 2;
-  if (cap < held + need)
-    cap = held + need;
-  uint8_t *nb = realloc(t->buf, cap);
+  size_t want = t->buf_cap * 2;
+  if (want < held + need)
+    want = held + need;
+  size_t cap;
+  uint8_t *nb = cm_platform_buffer_alloc(want, &cap);
   if (!nb)
     return false;
+  memcpy(nb, t->buf + t->buf_start, held);
+  cm_platform_buffer_free(t->buf, t->buf_cap);
   t->buf = nb;
   t->buf_cap = cap;
+  t->buf_start = 0;
+  t->buf_end = held;
   return true;
 }
 
@@ -554,11 +588,14 @@ static bool parse_frames(cm_platform_transport *t) {
   for (;;) {
     size_t held = t->buf_end - t->buf_start;
     if (held == 0 && t->buf_cap > 4 * kInitialReadBuffer) {
-      /* Give back what one large frame made us grow to. */
-      uint8_t *nb = realloc(t->buf, kInitialReadBuffer);
+      /* Give back what one large frame made us grow to (to the buffer
+       * pool, so the next large frame finds it again). */
+      size_t cap;
+      uint8_t *nb = cm_platform_buffer_alloc(kInitialReadBuffer, &cap);
       if (nb) {
+        cm_platform_buffer_free(t->buf, t->buf_cap);
         t->buf = nb;
-        t->buf_cap = kInitialReadBuffer;
+        t->buf_cap = cap;
         t->buf_start = t->buf_end = 0;
       }
     }
@@ -629,6 +666,35 @@ static bool parse_frames(cm_platform_transport *t) {
   }
 }
 
+/* A socket pair's SO_PEERCRED names the process that made the pair, which
+ * for a launched child or a broker-made channel is not the peer. The
+ * credentials the kernel attaches to the first bytes the peer writes name
+ * the writer: they replace the connect-time ones, once. */
+static void note_frame_credentials(cm_platform_transport *t, const struct ucred *uc) {
+  if (t->creds_from_frame)
+    return;
+  t->creds_from_frame = true;
+  /* Once is enough: attaching credentials to every read costs time. */
+  int zero = 0;
+  (void)setsockopt(t->fd, SOL_SOCKET, SO_PASSCRED, &zero, sizeof(zero));
+  int pidfd = -1;
+  if (uc->pid > 0 && uc->pid != t->creds.pid) {
+#ifdef SYS_pidfd_open
+    pidfd = (int)syscall(SYS_pidfd_open, uc->pid, 0);
+#endif
+  }
+  pthread_mutex_lock(&t->creds_lock);
+  if (uc->pid > 0 && uc->pid != t->creds.pid) {
+    t->retired_pidfd = t->creds.pidfd;
+    t->creds.pidfd = pidfd >= 0 ? cm_platform_handle_from_fd(pidfd) : cm_platform_handle_invalid();
+    t->creds.pidfd_exact = false;
+  }
+  t->creds.pid = uc->pid;
+  t->creds.uid = uc->uid;
+  t->creds.gid = uc->gid;
+  pthread_mutex_unlock(&t->creds_lock);
+}
+
 /* Takes the fds out of a received message's control data into the FIFO.
  * Returns NULL, or the reason to fail (having closed every fd received). */
 static const char *take_fds(cm_platform_transport *t, struct msghdr *msg) {
@@ -636,6 +702,13 @@ static const char *take_fds(cm_platform_transport *t, struct msghdr *msg) {
   if (msg->msg_flags & MSG_CTRUNC)
     bad = "handles truncated by the kernel (control buffer too small)";
   for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS &&
+        cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+      struct ucred uc;
+      memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+      note_frame_credentials(t, &uc);
+      continue;
+    }
     if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) {
       bad = bad ? bad : "unexpected control message";
       continue;
@@ -661,7 +734,8 @@ void cm_platform_transport_on_readable(cm_platform_transport *t) {
   for (int reads = 0; reads < kMaxReadsPerCall && !is_stopped(t); reads++) {
     union {
       struct cmsghdr align;
-      char buf[CMSG_SPACE(CM_MAX_OS_HANDLES_PER_SENDMSG * sizeof(int))];
+      char buf[CMSG_SPACE(CM_MAX_OS_HANDLES_PER_SENDMSG * sizeof(int)) +
+               CMSG_SPACE(sizeof(struct ucred))];
     } control;
     struct iovec iov = {t->buf + t->buf_end, t->buf_cap - t->buf_end};
     struct msghdr msg = {.msg_iov = &iov,
@@ -696,6 +770,13 @@ void cm_platform_transport_on_readable(cm_platform_transport *t) {
     }
     t->buf_end += (size_t)n;
     if (!parse_frames(t))
+      return;
+    /* A short read that ended on a frame boundary most likely drained the
+     * socket: the poller reports what comes later, so the read that would
+     * only say EAGAIN is saved. With part of a frame held, the rest is
+     * probably there already (the kernel ends a read where fds were
+     * attached), so reading goes on. */
+    if ((size_t)n < iov.iov_len && t->buf_start == t->buf_end)
       return;
   }
 }
