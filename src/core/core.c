@@ -4,6 +4,8 @@
 #include <stdatomic.h>
 
 #include "core/handle_table.h"
+#include "core/node_controller.h"
+#include "cmojo/embedder.h"
 #include "mojo/public/c/system/functions.h"
 #include "platform/platform.h"
 
@@ -69,17 +71,12 @@ MojoResult cm_core_pipe_result(MojoResult r) {
 
 static void on_forward_event(void *context, const cm_node_name *to, cm_event *ev) {
   (void)context;
-  /* Only one node exists until the node controller of Core II connects
-   * processes: `to` cannot be reached, and the ports layer's rule for that
-   * is to drop the event and declare the node lost, so routes through it
-   * close instead of waiting forever. */
-  cm_event_destroy(ev);
-  cm_node_lost_connection_to_node(core.node, to);
+  cm_node_controller_forward_event(to, ev);
 }
 
 static void on_broadcast_event(void *context, cm_event *ev) {
   (void)context;
-  cm_event_destroy(ev);
+  cm_node_controller_broadcast_event(ev);
 }
 
 static void on_port_status_changed(void *context, const cm_port_ref *port) {
@@ -118,7 +115,8 @@ static MojoResult load_locked(void) {
 
 /* ---- API ---------------------------------------------------------------- */
 
-MojoResult MojoInitialize(const struct MojoInitializeOptions *options) {
+/* MojoInitialize and cmojo_initialize_embedded. */
+static MojoResult initialize(const struct MojoInitializeOptions *options, bool embedded) {
   MojoInitializeFlags flags = MOJO_INITIALIZE_FLAG_NONE;
   if (options) {
     /* Fields past struct_size are absent; flags must at least be there. */
@@ -138,15 +136,24 @@ MojoResult MojoInitialize(const struct MojoInitializeOptions *options) {
       if (flags & MOJO_INITIALIZE_FLAG_LOAD_ONLY) {
         atomic_store(&core.state, CORE_LOADED);
       } else {
-        /* AS_BROKER and FORCE_DIRECT_SHARED_MEMORY_ALLOCATION only change
-         * how processes connect; until the node controller exists (Core II)
-         * there is nothing for them to change, so they are not kept. */
-        atomic_store_explicit(&core.state, CORE_READY, memory_order_release);
+        /* FORCE_DIRECT_SHARED_MEMORY_ALLOCATION changes nothing here: every
+         * process creates its own shared memory (memfd) already. */
+        rv = cm_node_controller_init(core.node, flags & MOJO_INITIALIZE_FLAG_AS_BROKER, embedded);
+        if (rv == MOJO_RESULT_OK)
+          atomic_store_explicit(&core.state, CORE_READY, memory_order_release);
       }
     }
   }
   pthread_mutex_unlock(&core.init_lock);
   return rv;
+}
+
+MojoResult MojoInitialize(const struct MojoInitializeOptions *options) {
+  return initialize(options, false);
+}
+
+MojoResult cmojo_initialize_embedded(const struct MojoInitializeOptions *options) {
+  return initialize(options, true);
 }
 
 MojoTimeTicks MojoGetTimeTicksNow(void) {

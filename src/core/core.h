@@ -36,6 +36,11 @@ void cm_core_observe_port(const cm_port_ref *port, cm_dispatcher *d);
 /* Stops observing; drops that reference. Safe to call when not observed. */
 void cm_core_unobserve_port(const cm_port_ref *port);
 
+/* A message pipe handle for `port` (a receiving port of this node; the
+ * reference is taken). On failure the port is closed. OK or
+ * RESOURCE_EXHAUSTED. */
+MojoResult cm_message_pipe_wrap_port(cm_port_ref *port, MojoHandle *out);
+
 /* Maps a ports-layer result for a message pipe operation to the API's. */
 MojoResult cm_core_pipe_result(MojoResult ports_result);
 

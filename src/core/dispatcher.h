@@ -57,6 +57,7 @@ typedef enum cm_dispatcher_type {
   CM_DISPATCHER_SHARED_BUFFER = 4,
   CM_DISPATCHER_PLATFORM_HANDLE = 5,
   CM_DISPATCHER_TRAP = 6,
+  CM_DISPATCHER_INVITATION = 7,
 } cm_dispatcher_type;
 
 typedef struct cm_dispatcher cm_dispatcher;

@@ -26,7 +26,9 @@ typedef struct posted_closure {
 
 struct cm_io_watch {
   cm_io_loop *loop;
-  cm_platform_transport *transport;
+  cm_platform_transport *transport; /* NULL for a plain handle watch */
+  void (*on_readable)(void *context);
+  void *context;
   cm_platform_handle endpoint;
   bool removed;             /* under loop->mu */
   cm_io_watch *next_zombie; /* under loop->mu, once removed */
@@ -166,6 +168,10 @@ static void dispatch(cm_io_loop *loop, const cm_platform_poll_event *ev) {
   loop->dispatching = w;
   pthread_mutex_unlock(&loop->mu);
 
+  if (!w->transport) {
+    w->on_readable(w->context);
+    goto done;
+  }
   /* Write first: a failed write is then reported before a read on the same
    * socket sees the end of the stream, and the read side still drains. */
   if (ev->events & CM_PLATFORM_POLL_WRITE)
@@ -176,6 +182,7 @@ static void dispatch(cm_io_loop *loop, const cm_platform_poll_event *ev) {
   if (!removed && (ev->events & (CM_PLATFORM_POLL_READ | CM_PLATFORM_POLL_ERROR)))
     cm_platform_transport_on_readable(w->transport);
 
+done:
   pthread_mutex_lock(&loop->mu);
   loop->dispatching = NULL;
   pthread_cond_broadcast(&loop->dispatch_done);
@@ -279,17 +286,9 @@ void cm_io_loop_stop(cm_io_loop *loop) {
   pthread_mutex_unlock(&loop->mu);
 }
 
-MojoResult cm_io_loop_watch(cm_io_loop *loop, cm_platform_transport *transport, bool want_write,
+/* Registers w (loop, endpoint and callbacks set) with the poller. */
+static MojoResult add_watch(cm_io_loop *loop, cm_io_watch *w, uint32_t interest,
                             cm_io_watch **out) {
-  if (!loop || !transport || !out)
-    return MOJO_RESULT_INVALID_ARGUMENT;
-  cm_io_watch *w = calloc(1, sizeof(*w));
-  if (!w)
-    return MOJO_RESULT_RESOURCE_EXHAUSTED;
-  w->loop = loop;
-  w->transport = transport;
-  w->endpoint = cm_platform_transport_handle(transport);
-  uint32_t interest = CM_PLATFORM_POLL_READ | (want_write ? CM_PLATFORM_POLL_WRITE : 0u);
   /* *out is written before the poller can report anything, under the lock
    * the driver takes before each callback, so a callback that looks at the
    * owner's copy of the watch finds it. */
@@ -304,6 +303,35 @@ MojoResult cm_io_loop_watch(cm_io_loop *loop, cm_platform_transport *transport, 
   if (r != MOJO_RESULT_OK)
     free(w);
   return r;
+}
+
+MojoResult cm_io_loop_watch(cm_io_loop *loop, cm_platform_transport *transport, bool want_write,
+                            cm_io_watch **out) {
+  if (!loop || !transport || !out)
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  cm_io_watch *w = calloc(1, sizeof(*w));
+  if (!w)
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  w->loop = loop;
+  w->transport = transport;
+  w->endpoint = cm_platform_transport_handle(transport);
+  return add_watch(loop, w, CM_PLATFORM_POLL_READ | (want_write ? CM_PLATFORM_POLL_WRITE : 0u),
+                   out);
+}
+
+MojoResult cm_io_loop_watch_handle(cm_io_loop *loop, cm_platform_handle h,
+                                   void (*on_readable)(void *context), void *context,
+                                   cm_io_watch **out) {
+  if (!loop || !on_readable || !out)
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  cm_io_watch *w = calloc(1, sizeof(*w));
+  if (!w)
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  w->loop = loop;
+  w->endpoint = h;
+  w->on_readable = on_readable;
+  w->context = context;
+  return add_watch(loop, w, CM_PLATFORM_POLL_READ, out);
 }
 
 void cm_io_loop_watch_set_write_interest(cm_io_watch *w, bool want) {

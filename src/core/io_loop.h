@@ -98,6 +98,15 @@ MojoResult cm_io_loop_post(cm_io_loop *loop, void (*fn)(void *context), void *co
 MojoResult cm_io_loop_watch(cm_io_loop *loop, cm_platform_transport *transport, bool want_write,
                             cm_io_watch **out);
 
+/* Watches a plain handle (e.g. a listening socket) for read readiness:
+ * on_readable(context) runs on the loop thread while it is readable
+ * (level-triggered: it must consume the readiness or stop the watch).
+ * Removal as for transports (cm_io_loop_watch_stop / cm_io_loop_unwatch);
+ * the handle stays the caller's. Returns as cm_io_loop_watch. */
+MojoResult cm_io_loop_watch_handle(cm_io_loop *loop, cm_platform_handle h,
+                                   void (*on_readable)(void *context), void *context,
+                                   cm_io_watch **out);
+
 /* Records the transport's wish for write readiness. Meant to be called from
  * the transport's on_write_interest delegate (with the transport's write
  * lock held, on any thread): it only updates the poller. After the watch

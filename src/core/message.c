@@ -7,6 +7,7 @@
 #include "cm_limits.h"
 #include "core/core.h"
 #include "core/handle_table.h"
+#include "core/node_controller.h"
 
 /* ---- Message objects ---------------------------------------------------- */
 
@@ -61,6 +62,12 @@ cm_message *cm_message_alloc(void) {
   return m;
 }
 
+/* Payload buffers come from the platform's buffer pool (large messages
+ * reuse memory instead of faulting in fresh pages on every hop). */
+static void free_payload(cm_message *m) {
+  if (m->payload != m->inline_payload) cm_platform_buffer_free(m->payload, m->payload_capacity);
+}
+
 static void message_free(cm_message *m) {
 #if MESSAGE_CACHE_SIZE > 0
   if (cache.count < MESSAGE_CACHE_SIZE) {
@@ -93,7 +100,7 @@ static void release_dispatchers(cm_message *m) {
 void cm_message_destroy(cm_message *m) {
   if (m->context && m->destructor) m->destructor(m->context);
   release_dispatchers(m);
-  if (m->payload != m->inline_payload) free(m->payload);
+  free_payload(m);
   message_free(m);
 }
 
@@ -143,17 +150,15 @@ void cm_message_rebind(cm_message *m, const cm_port_name *names) {
 static MojoResult reserve_payload(cm_message *m, uint64_t needed) {
   if (needed <= m->payload_capacity) return MOJO_RESULT_OK;
   if (needed > UINT32_MAX) return MOJO_RESULT_RESOURCE_EXHAUSTED;
-  uint64_t cap = (uint64_t)m->payload_capacity * 2;
-  if (cap < needed) cap = needed;
-  if (cap > UINT32_MAX) cap = UINT32_MAX;
-  uint8_t *p;
-  if (m->payload == m->inline_payload) {
-    p = malloc(cap);
-    if (p && m->payload_size) memcpy(p, m->payload, m->payload_size);
-  } else {
-    p = realloc(m->payload, cap);
-  }
+  uint64_t want = (uint64_t)m->payload_capacity * 2;
+  if (want < needed) want = needed;
+  if (want > UINT32_MAX) want = UINT32_MAX;
+  size_t cap;
+  uint8_t *p = cm_platform_buffer_alloc((size_t)want, &cap);
   if (!p) return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  if (cap > UINT32_MAX) cap = UINT32_MAX; /* cannot happen: the pool stops at 64 MiB */
+  if (m->payload_size) memcpy(p, m->payload, m->payload_size);
+  free_payload(m);
   m->payload = p;
   m->payload_capacity = (uint32_t)cap;
   return MOJO_RESULT_OK;
@@ -309,7 +314,7 @@ MojoResult MojoGetMessageContext(MojoMessageHandle message,
 /* Throws away whatever a failed serializer left in the message. */
 static void reset_serialized(cm_message *m) {
   release_dispatchers(m);
-  if (m->payload != m->inline_payload) free(m->payload);
+  free_payload(m);
   m->payload = m->inline_payload;
   m->payload_capacity = CM_MESSAGE_INLINE_BYTES;
   m->payload_size = 0;
@@ -348,9 +353,10 @@ MojoResult MojoNotifyBadMessage(MojoMessageHandle message, const char *error,
   if (!cm_core_is_initialized()) return MOJO_RESULT_FAILED_PRECONDITION;
   if (!message || (error_num_bytes && !error) || !CM_OPTIONS_OK(options))
     return MOJO_RESULT_INVALID_ARGUMENT;
-  /* Every message so far came from this process: there is no other process
-   * to blame, and the report goes nowhere, as the API allows. The node
-   * controller (Core II) routes reports about messages from other processes
-   * to the error handler their inviter registered. */
+  /* A message written in this process has nobody else to blame: the report
+   * goes nowhere, as the API allows. */
+  const cm_message *m = cm_message_from_handle(message);
+  if (cm_name_is_valid(&m->source_node))
+    cm_node_controller_notify_bad_message(&m->source_node, error, error_num_bytes);
   return MOJO_RESULT_OK;
 }

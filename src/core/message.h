@@ -50,6 +50,9 @@ typedef struct cm_message {
   uint32_t num_dispatchers;
   uint32_t dispatcher_capacity;
 
+  /* The node the message came from; zero for one written in this process. */
+  cm_node_name source_node;
+
   uint8_t inline_payload[CM_MESSAGE_INLINE_BYTES] __attribute__((aligned(16)));
 } cm_message;
 

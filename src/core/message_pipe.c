@@ -233,6 +233,22 @@ MojoResult MojoCreateMessagePipe(const struct MojoCreateMessagePipeOptions *opti
   CM_API_RETURN(rc, MOJO_RESULT_RESOURCE_EXHAUSTED);
 }
 
+MojoResult cm_message_pipe_wrap_port(cm_port_ref *port, MojoHandle *out) {
+  message_pipe *p = pipe_new(port);
+  if (!p) {
+    cm_node_close_port(cm_core_node(), port);
+    cm_port_ref_release(port);
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  }
+  if (cm_handles_add(&p->base, out) != MOJO_RESULT_OK) {
+    cm_node_close_port(cm_core_node(), &p->port);
+    cm_dispatcher_unref(&p->base);
+    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  }
+  cm_core_observe_port(&p->port, &p->base);
+  return MOJO_RESULT_OK;
+}
+
 static MojoResult write_message(cm_dispatcher *d, cm_message *m) {
   const cm_port_ref *port = pipe_port(d);
   if (!port) {

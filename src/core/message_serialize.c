@@ -23,7 +23,7 @@ void cm_platform_handles_close(cm_platform_handle *handles, size_t n) {
 void cm_serialized_message_free(cm_serialized_message *s) {
   cm_platform_handles_close(s->handles, s->num_handles);
   free(s->handles);
-  free(s->bytes);
+  cm_platform_buffer_free(s->bytes, s->capacity);
   memset(s, 0, sizeof(*s));
 }
 
@@ -79,8 +79,11 @@ static MojoResult write_message(cm_message *m, uint32_t n, const shape *shapes,
         d->ops->serialize(d, blob, ports, out->handles + handle_index) != MOJO_RESULT_OK)
       return MOJO_RESULT_INVALID_ARGUMENT;
     handle_index += s->num_handles;
+    /* An object that arrived from another node and was never read has no
+     * port of its own (its ports are the event's, named on arrival): a
+     * proxy passing the message on keeps the order it came in. */
     for (uint32_t k = 0; k < s->num_ports; k++, port_index++)
-      if (!cm_name_equal(&ports[k], &event_ports[port_index]))
+      if (cm_name_is_valid(&ports[k]) && !cm_name_equal(&ports[k], &event_ports[port_index]))
         return MOJO_RESULT_INVALID_ARGUMENT;
     cm_le_put32(entry + 0, (uint32_t)cm_dispatcher_get_type(d));
     cm_le_put32(entry + 4, s->num_bytes);
@@ -127,10 +130,13 @@ MojoResult cm_message_serialize_for_transport(cm_message *m, const cm_port_name 
   }
   uint64_t num_bytes = 0, num_handles = 0;
   MojoResult rv = measure(m, n, num_event_ports, headroom, shapes, &num_bytes, &num_handles);
-  cm_serialized_message s = {NULL, (size_t)num_bytes, NULL, (size_t)num_handles};
+  cm_serialized_message s = {.num_bytes = (size_t)num_bytes, .num_handles = (size_t)num_handles};
   if (rv == MOJO_RESULT_OK) {
-    /* Zeroed: padding and headroom must not leak this process's memory. */
-    s.bytes = calloc(1, num_bytes ? num_bytes : 1);
+    s.bytes = cm_platform_buffer_alloc((size_t)num_bytes, &s.capacity);
+    /* Zeroed up to the payload, which is copied over whole: padding and
+     * headroom must not leak this process's memory. */
+    if (s.bytes)
+      memset(s.bytes, 0, (size_t)num_bytes - m->payload_size);
     s.handles = calloc(num_handles ? num_handles : 1, sizeof(*s.handles));
     if (!s.bytes || !s.handles)
       rv = MOJO_RESULT_RESOURCE_EXHAUSTED;
@@ -220,8 +226,9 @@ static cm_message *message_new(uint32_t n, const uint8_t *payload, uint32_t payl
   if (!m)
     return NULL;
   if (payload_size > CM_MESSAGE_INLINE_BYTES) {
-    m->payload = malloc(payload_size);
-    m->payload_capacity = payload_size;
+    size_t cap;
+    m->payload = cm_platform_buffer_alloc(payload_size, &cap);
+    m->payload_capacity = (uint32_t)cap;
   }
   if (n)
     m->dispatchers = malloc((size_t)n * sizeof(*m->dispatchers));

@@ -58,7 +58,8 @@
  * no second copy), the core message follows. handles[] are owned by this
  * struct until the caller takes them (set an entry to invalid when taken). */
 typedef struct cm_serialized_message {
-  uint8_t *bytes;
+  uint8_t *bytes;   /* from cm_platform_buffer_alloc, `capacity` bytes */
+  size_t capacity;
   size_t num_bytes; /* headroom included */
   cm_platform_handle *handles;
   size_t num_handles;
@@ -66,7 +67,8 @@ typedef struct cm_serialized_message {
 
 /* Serializes `m`, a message handed to the ports layer (its dispatchers'
  * ports were taken with cm_message_get_ports and are named, in the same
- * order, by event_ports[0..num_event_ports), the event's ports). A message
+ * order, by event_ports[0..num_event_ports): the names those ports had on
+ * this node, cm_event_get_sent_ports of an event forwarded elsewhere). A message
  * whose handles a reader took out (and then wrote again) carries none.
  *
  * A context message is serialized first with cm_message_serialize(). Its

@@ -52,6 +52,8 @@
 
 /* Smallest serialized ports event: its 48-byte header (docs/ports.md). */
 #define CM_NODE_MESSAGE_MIN_EVENT_BYTES 48u
+/* Body of an EVENT message (its event and user message follow it). */
+#define CM_NODE_MESSAGE_EVENT_BODY_BYTES 16u
 
 /* Message types (the header's 16-bit type). Values never change and are
  * never reused; a new type takes the next value and the protocol version

@@ -89,6 +89,13 @@ cm_port_name *cm_event_ports(cm_event *ev) {
   return ev->type == CM_EVENT_USER_MESSAGE ? ev->u.user.ports : NULL;
 }
 
+void cm_event_get_sent_ports(const cm_event *ev, cm_port_name *out) {
+  if (ev->type != CM_EVENT_USER_MESSAGE)
+    return;
+  for (size_t i = 0; i < ev->u.user.num_ports; i++)
+    out[i] = ev->u.user.descriptors[i].referring_port;
+}
+
 void *cm_event_payload(const cm_event *ev) {
   return ev->type == CM_EVENT_USER_MESSAGE ? ev->u.user.payload : NULL;
 }

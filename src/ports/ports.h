@@ -140,6 +140,12 @@ cm_event *cm_event_user_message_create(void *payload, const cm_payload_ops *ops,
 size_t cm_event_num_ports(const cm_event *ev);
 cm_port_name *cm_event_ports(cm_event *ev);
 
+/* For a user message the node forwards to another node: the names its
+ * carried ports had on this node (now proxies; cm_event_ports names the
+ * ports they become on the destination). These are the names the payload's
+ * objects still hold. Writes cm_event_num_ports(ev) names. */
+void cm_event_get_sent_ports(const cm_event *ev, cm_port_name *out);
+
 /* The payload of a user message event, and taking it out (the event then
  * owns no payload, and destroying it does not free it). */
 void *cm_event_payload(const cm_event *ev);
