@@ -1,232 +1,365 @@
-/* cmojo demo: the Mojo C System API at work inside one process.
+/* cmojo demo: a browser and two renderers, the scenario Mojo was made for.
  *
- *  1. A worker thread answers messages on a pipe, woken by a trap.
- *  2. A message pipe end travels inside a message; the two ends then talk.
- *  3. A data pipe streams a file from the worker, checked with a checksum.
- *  4. A shared buffer is written by the worker and read by the main thread.
- *
- * Usage: cmojo_demo [FILE]   (FILE defaults to the demo's own executable) */
+ * The browser (this process, the broker of the graph) launches two renderer
+ * processes, the same binary again, and invites each with a pipe. Then:
+ *  1. Each renderer says hello; the kernel confirms who sent it.
+ *  2. The browser hands renderer A and renderer B the two ends of a new pipe;
+ *     the renderers talk over it directly, not through the browser.
+ *  3. The browser streams a file to renderer A through a data pipe; both
+ *     print its checksum.
+ *  4. Renderer B paints into a shared buffer the browser has mapped too.
+ *  5. Renderer B, compromised, sends a malformed message; the browser reports
+ *     it with MojoNotifyBadMessage() and its error handler for B prints it.
+ *  6. The browser kills renderer B (SIGKILL): B's pipe signals PEER_CLOSED,
+ *     the error handler hears DISCONNECTED, and A's pipe to B closes too.
+ *  7. Renderer A exits cleanly; the browser reaps it.
+ * Exits 0 only if every step worked. Usage: cmojo_demo [FILE] (default: the
+ * demo's own executable); the renderers' own lines are part of the story. */
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "mojo/public/c/system/core.h"
+#include "cmojo/process.h"
+#include "demo.h"
 
-#define CHECK(expr)                                                            \
-  do {                                                                         \
-    MojoResult rv_ = (expr);                                                   \
-    if (rv_ != MOJO_RESULT_OK) {                                               \
-      fprintf(stderr, "demo: %s failed with result %u\n", #expr, (unsigned)rv_); \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
-
-/* ---- Small helpers on top of the C API ------------------------------------- */
-
-static void send(MojoHandle pipe, const void *bytes, uint32_t n, MojoHandle *handles,
-                 uint32_t num_handles) {
-  MojoMessageHandle m;
-  void *buf;
-  struct MojoAppendMessageDataOptions commit = {sizeof(commit),
-                                                MOJO_APPEND_MESSAGE_DATA_FLAG_COMMIT_SIZE};
-  CHECK(MojoCreateMessage(NULL, &m));
-  CHECK(MojoAppendMessageData(m, n, handles, num_handles, &commit, &buf, NULL));
-  memcpy(buf, bytes, n);
-  CHECK(MojoWriteMessage(pipe, m, NULL));
-}
-
-/* Blocks until `pipe` is readable, using a trap and a condition variable. */
-typedef struct waiter {
+typedef struct child {
+  const char *name; /* "renderer A" */
+  char letter;
+  int64_t pid;
+  MojoHandle pipe;
+  bool reaped;
+  int status;
+  /* What the process error handler heard, on cmojo's I/O thread (or on the
+   * thread calling MojoNotifyBadMessage): guarded by |lock|. */
   pthread_mutex_t lock;
-  pthread_cond_t cond;
-  int signalled;
-} waiter;
+  pthread_cond_t changed;
+  int bad_messages;
+  bool disconnected;
+} child;
 
-static void on_event(const struct MojoTrapEvent *event) {
-  waiter *w = (waiter *)event->trigger_context;
-  pthread_mutex_lock(&w->lock);
-  w->signalled = 1;
-  pthread_cond_signal(&w->cond);
-  pthread_mutex_unlock(&w->lock);
+typedef struct browser {
+  child a, b;
+  const char *file;
+} browser;
+
+/* ---- Processes ------------------------------------------------------------- */
+
+static void on_process_error(uintptr_t context, const struct MojoProcessErrorDetails *details) {
+  child *c = (child *)context;
+  bool gone = details->flags & MOJO_PROCESS_ERROR_FLAG_DISCONNECTED;
+  demo_say("error handler for %s (pid %lld): %s: \"%.*s\"", c->name, (long long)c->pid,
+           gone ? "DISCONNECTED" : "bad message", (int)details->error_message_length,
+           details->error_message);
+  pthread_mutex_lock(&c->lock);
+  if (gone)
+    c->disconnected = true;
+  else
+    c->bad_messages++;
+  pthread_cond_broadcast(&c->changed);
+  pthread_mutex_unlock(&c->lock);
 }
 
-static void wait_for(MojoHandle handle, MojoHandleSignals signals) {
-  waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-  MojoHandle trap;
-  CHECK(MojoCreateTrap(on_event, NULL, &trap));
-  CHECK(MojoAddTrigger(trap, handle, signals, MOJO_TRIGGER_CONDITION_SIGNALS_SATISFIED,
-                       (uintptr_t)&w, NULL));
-  if (MojoArmTrap(trap, NULL, NULL, NULL) == MOJO_RESULT_OK) {
-    pthread_mutex_lock(&w.lock);
-    while (!w.signalled) pthread_cond_wait(&w.cond, &w.lock);
-    pthread_mutex_unlock(&w.lock);
+/* Waits until the handler has seen |bad_messages| reports, or the
+ * disconnection if |disconnected|. */
+static bool wait_for_handler(child *c, int bad_messages, bool disconnected) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += DEMO_TIMEOUT_MS / 1000;
+  pthread_mutex_lock(&c->lock);
+  int err = 0;
+  while ((c->bad_messages < bad_messages || (disconnected && !c->disconnected)) && err != ETIMEDOUT)
+    err = pthread_cond_timedwait(&c->changed, &c->lock, &until);
+  pthread_mutex_unlock(&c->lock);
+  if (err == ETIMEDOUT)
+    return demo_fail("the error handler for %s was not called", c->name);
+  return true;
+}
+
+static bool launch(child *c, const char *self) {
+  char role[64], parent[64];
+  snprintf(role, sizeof(role), DEMO_RENDERER_SWITCH "%c", c->letter);
+  snprintf(parent, sizeof(parent), DEMO_BROWSER_PID_SWITCH "%d", (int)getpid());
+  /* "/proc/self/exe" is resolved by the new process, which is still a copy
+   * of this one at that point; argv[0] is just a name for ps. */
+  char *argv[] = {(char *)self, role, parent, NULL};
+  struct MojoPlatformHandle fd;
+  MojoResult r = cmojo_launch("/proc/self/exe", argv, NULL, &fd, &c->pid);
+  if (r != MOJO_RESULT_OK)
+    return demo_fail("cmojo_launch: result %u", (unsigned)r);
+
+  MojoHandle invitation = MOJO_HANDLE_INVALID;
+  r = MojoCreateInvitation(NULL, &invitation);
+  if (r == MOJO_RESULT_OK)
+    r = MojoAttachMessagePipeToInvitation(invitation, DEMO_PIPE_NAME, strlen(DEMO_PIPE_NAME), NULL,
+                                          &c->pipe);
+  struct MojoPlatformProcessHandle process = {sizeof(process), (uint64_t)c->pid};
+  struct MojoInvitationTransportEndpoint endpoint = {
+      sizeof(endpoint), MOJO_INVITATION_TRANSPORT_TYPE_CHANNEL, 1, &fd};
+  if (r == MOJO_RESULT_OK)
+    r = MojoSendInvitation(invitation, &process, &endpoint, on_process_error, (uintptr_t)c, NULL);
+  if (r != MOJO_RESULT_OK) {
+    close((int)fd.value);
+    if (invitation != MOJO_HANDLE_INVALID)
+      MojoClose(invitation);
+    return demo_fail("inviting %s: result %u", c->name, (unsigned)r);
   }
-  /* Closing the trap delivers CANCELLED, which also signals; harmless. */
-  MojoClose(trap);
+  demo_say("launched %s as pid %lld and sent it an invitation with a pipe named \"%s\"", c->name,
+           (long long)c->pid, DEMO_PIPE_NAME);
+  /* The pipe works at once: this waits in the pipe until the renderer is
+   * connected and reads it. */
+  return demo_send(c->pipe, DEMO_WELCOME, "welcome", NULL, 0);
 }
 
-/* Reads one message (waiting for it); returns its size, copies up to `cap`
- * bytes and takes up to one handle. */
-static uint32_t receive(MojoHandle pipe, void *out, uint32_t cap, MojoHandle *handle) {
-  MojoMessageHandle m;
-  while (MojoReadMessage(pipe, NULL, &m) == MOJO_RESULT_SHOULD_WAIT)
-    wait_for(pipe, MOJO_HANDLE_SIGNAL_READABLE);
-  void *buf;
-  uint32_t n, nh = handle ? 1 : 0;
-  CHECK(MojoGetMessageData(m, NULL, &buf, &n, handle, &nh));
-  memcpy(out, buf, n < cap ? n : cap);
-  MojoDestroyMessage(m);
-  return n;
+/* Reaps |c|, waiting at most DEMO_TIMEOUT_MS; kills it if it will not go. */
+static bool reap(child *c) {
+  for (int ms = 0; !c->reaped && ms < DEMO_TIMEOUT_MS; ms += 10) {
+    pid_t got = waitpid((pid_t)c->pid, &c->status, WNOHANG);
+    c->reaped = got == (pid_t)c->pid;
+    if (!c->reaped)
+      usleep(10000);
+  }
+  if (c->reaped)
+    return true;
+  kill((pid_t)c->pid, SIGKILL);
+  c->reaped = waitpid((pid_t)c->pid, &c->status, 0) == (pid_t)c->pid;
+  return demo_fail("%s did not exit; killed it", c->name);
 }
 
-static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
+/* ---- The steps --------------------------------------------------------------- */
+
+static bool hello(child *c) {
+  demo_msg m;
+  if (!demo_expect(c->pipe, DEMO_HELLO, &m))
+    return false;
+  struct cmojo_peer_credentials who = {.struct_size = sizeof(who)};
+  MojoResult r = cmojo_get_message_sender(m.message, &who);
+  demo_release(&m);
+  if (r != MOJO_RESULT_OK || who.pid != c->pid || atoll(m.text) != c->pid)
+    return demo_fail("the hello on %s's pipe is not from pid %lld", c->name, (long long)c->pid);
+  demo_say("%s said hello; the kernel confirms the sender is pid %lld", c->name,
+           (long long)who.pid);
+  return true;
 }
 
-/* ---- The worker ------------------------------------------------------------- */
+static bool connect_renderers(browser *b) {
+  demo_say("Step 2: giving renderer A and renderer B the two ends of a new message pipe");
+  MojoHandle end_a, end_b;
+  demo_msg ma, mb;
+  if (MojoCreateMessagePipe(NULL, &end_a, &end_b) != MOJO_RESULT_OK)
+    return demo_fail("MojoCreateMessagePipe");
+  if (!demo_send(b->a.pipe, DEMO_TAKE_PEER_PIPE, "", &end_a, 1)) {
+    MojoClose(end_b);
+    return false;
+  }
+  /* A's report comes after B's answer, which B sends before its report:
+   * read them in that order so the lines come out in the order they
+   * happened. */
+  if (!demo_send(b->b.pipe, DEMO_TAKE_PEER_PIPE, "", &end_b, 1) ||
+      !demo_expect(b->a.pipe, DEMO_PEER_REPORT, &ma))
+    return false;
+  demo_release(&ma);
+  demo_say("renderer A heard renderer B's answer \"%s\"", ma.text);
+  if (!demo_expect(b->b.pipe, DEMO_PEER_REPORT, &mb))
+    return false;
+  demo_release(&mb);
+  if (atoll(mb.text) != b->a.pid)
+    return demo_fail("renderer B's greeting came from pid %s, not renderer A", mb.text);
+  demo_say(
+      "renderer B got its greeting straight from renderer A's pid %lld: the renderers "
+      "talk directly, not through the browser",
+      (long long)b->a.pid);
+  return true;
+}
 
-typedef struct request {
-  char verb[16];
-  char arg[240];
-} request;
-
-static void *worker(void *arg) {
-  MojoHandle pipe = (MojoHandle)(uintptr_t)arg;
-  for (;;) {
-    request req;
-    MojoHandle h = MOJO_HANDLE_INVALID;
-    memset(&req, 0, sizeof(req));
-    receive(pipe, &req, sizeof(req), &h);
-    if (!strcmp(req.verb, "echo")) {
-      printf("  [worker] got \"%s\", answering\n", req.arg);
-      char reply[256];
-      snprintf(reply, sizeof(reply), "echo: %s", req.arg);
-      send(pipe, reply, (uint32_t)strlen(reply) + 1, NULL, 0);
-    } else if (!strcmp(req.verb, "pipe")) {
-      printf("  [worker] got a pipe end inside a message; greeting through it\n");
-      const char hello[] = "hello over the pipe you sent me";
-      send(h, hello, sizeof(hello), NULL, 0);
-      MojoClose(h);
-    } else if (!strcmp(req.verb, "stream")) {
-      printf("  [worker] streaming %s into a data pipe\n", req.arg);
-      FILE *f = fopen(req.arg, "rb");
-      uint8_t chunk[16384];
-      size_t got;
-      while (f && (got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        size_t off = 0;
-        while (off < got) {
-          uint32_t n = (uint32_t)(got - off);
-          MojoResult rv = MojoWriteData(h, chunk + off, &n, NULL);
-          if (rv == MOJO_RESULT_SHOULD_WAIT) wait_for(h, MOJO_HANDLE_SIGNAL_WRITABLE);
-          else if (rv == MOJO_RESULT_OK) off += n;
-          else break;
-        }
-      }
-      if (f) fclose(f);
-      MojoClose(h); /* the consumer sees PEER_CLOSED after the last byte */
-    } else if (!strcmp(req.verb, "fill")) {
-      void *mem;
-      struct MojoSharedBufferInfo info = {sizeof(info), 0};
-      CHECK(MojoGetBufferInfo(h, NULL, &info));
-      CHECK(MojoMapBuffer(h, 0, info.size, NULL, &mem));
-      for (uint64_t i = 0; i < info.size; i++) ((uint8_t *)mem)[i] = (uint8_t)(i * 7);
-      printf("  [worker] wrote %llu bytes into the shared buffer\n",
-             (unsigned long long)info.size);
-      CHECK(MojoUnmapBuffer(mem));
-      MojoClose(h);
-      send(pipe, "filled", 7, NULL, 0);
-    } else {
-      printf("  [worker] got \"%s\": stopping\n", req.verb);
-      break;
+/* Writes |f| into |producer| to its end; *sum and *total describe it. */
+static bool pour(FILE *f, MojoHandle producer, uint64_t *sum, uint64_t *total) {
+  uint8_t chunk[16384];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+    *sum = demo_fnv1a(*sum, chunk, got);
+    *total += got;
+    for (size_t off = 0; off < got;) {
+      uint32_t n = (uint32_t)(got - off);
+      MojoResult r = MojoWriteData(producer, chunk + off, &n, NULL);
+      if (r == MOJO_RESULT_SHOULD_WAIT)
+        r = demo_wait(producer, MOJO_HANDLE_SIGNAL_WRITABLE, DEMO_TIMEOUT_MS);
+      else if (r == MOJO_RESULT_OK)
+        off += n;
+      if (r != MOJO_RESULT_OK)
+        return demo_fail("writing to the data pipe: result %u", (unsigned)r);
     }
   }
-  MojoClose(pipe);
-  return NULL;
+  return true;
 }
 
-static void ask(MojoHandle pipe, const char *verb, const char *arg, MojoHandle *handle) {
-  request req;
-  memset(&req, 0, sizeof(req));
-  snprintf(req.verb, sizeof(req.verb), "%s", verb);
-  snprintf(req.arg, sizeof(req.arg), "%s", arg);
-  send(pipe, &req, sizeof(req), handle, handle ? 1 : 0);
+static bool stream_file(browser *b) {
+  demo_say("Step 3: streaming %s to renderer A through a data pipe", b->file);
+  FILE *f = fopen(b->file, "rb");
+  if (!f)
+    return demo_fail("cannot open %s", b->file);
+  MojoHandle producer, consumer;
+  if (MojoCreateDataPipe(NULL, &producer, &consumer) != MOJO_RESULT_OK) {
+    fclose(f);
+    return demo_fail("MojoCreateDataPipe");
+  }
+  uint64_t sum = DEMO_FNV_START, total = 0;
+  bool ok =
+      demo_send(b->a.pipe, DEMO_STREAM, b->file, &consumer, 1) && pour(f, producer, &sum, &total);
+  fclose(f);
+  MojoClose(producer); /* renderer A sees the end of the stream */
+  demo_msg m;
+  if (!ok || !demo_expect(b->a.pipe, DEMO_STREAM_RESULT, &m))
+    return false;
+  demo_release(&m);
+  char mine[64];
+  snprintf(mine, sizeof(mine), "%" PRIu64 " %016" PRIx64, total, sum);
+  demo_say("sent %" PRIu64 " bytes with checksum %016" PRIx64 "; renderer A got \"%s\": %s", total,
+           sum, m.text, strcmp(mine, m.text) == 0 ? "they match" : "MISMATCH");
+  return strcmp(mine, m.text) == 0 || demo_fail("the checksums differ");
+}
+
+/* Checks the frame renderer B painted, through the browser's own mapping. */
+static bool frame_ok(const uint8_t *px, uint64_t size) {
+  for (uint64_t i = 64; i < size; i++) {
+    if (px[i] != (uint8_t)(i * 7))
+      return false;
+  }
+  return strncmp((const char *)px, "frame 1, painted by renderer B", 30) == 0;
+}
+
+static bool share_buffer(browser *b) {
+  const uint64_t size = 1 << 20;
+  demo_say("Step 4: mapping a 1 MiB shared buffer and handing renderer B a handle to it");
+  MojoHandle buffer, dup;
+  void *mem = NULL;
+  if (MojoCreateSharedBuffer(size, NULL, &buffer) != MOJO_RESULT_OK)
+    return demo_fail("MojoCreateSharedBuffer");
+  bool ok = MojoDuplicateBufferHandle(buffer, NULL, &dup) == MOJO_RESULT_OK &&
+            MojoMapBuffer(buffer, 0, size, NULL, &mem) == MOJO_RESULT_OK;
+  demo_msg m;
+  ok = ok && demo_send(b->b.pipe, DEMO_PAINT, "", &dup, 1) &&
+       demo_expect(b->b.pipe, DEMO_PAINTED, &m);
+  if (ok) {
+    demo_release(&m);
+    ok = frame_ok(mem, size);
+    demo_say("renderer B says it painted; my mapping shows \"%s\" and the pattern: %s",
+             (const char *)mem, ok ? "same memory" : "WRONG BYTES");
+  }
+  if (mem)
+    MojoUnmapBuffer(mem);
+  MojoClose(buffer);
+  return ok || demo_fail("sharing the buffer with renderer B");
+}
+
+static bool bad_message(browser *b) {
+  demo_say("Step 5: asking renderer B for its status, checking the answer as untrusted input");
+  demo_msg m;
+  if (!demo_send(b->b.pipe, DEMO_STATUS_REQUEST, "", NULL, 0) || !demo_receive(b->b.pipe, &m))
+    return false;
+  if (!m.malformed[0]) {
+    demo_release(&m);
+    return demo_fail("renderer B's answer was well formed, yet B meant to misbehave");
+  }
+  char why[200];
+  snprintf(why, sizeof(why), "status message: %s", m.malformed);
+  demo_say("renderer B's answer is malformed (%s); reporting it with MojoNotifyBadMessage",
+           m.malformed);
+  MojoResult r = MojoNotifyBadMessage(m.message, why, (uint32_t)strlen(why), NULL);
+  demo_release(&m);
+  if (r != MOJO_RESULT_OK)
+    return demo_fail("MojoNotifyBadMessage: result %u", (unsigned)r);
+  return wait_for_handler(&b->b, 1, false);
+}
+
+static bool kill_renderer(browser *b) {
+  child *c = &b->b;
+  demo_say("Step 6: killing renderer B with SIGKILL, as a browser does after a bad message");
+  if (kill((pid_t)c->pid, SIGKILL) != 0)
+    return demo_fail("kill: %s", strerror(errno));
+  if (!wait_for_handler(c, 1, true))
+    return false;
+  MojoResult r = demo_wait(c->pipe, MOJO_HANDLE_SIGNAL_PEER_CLOSED, DEMO_TIMEOUT_MS);
+  if (r != MOJO_RESULT_OK)
+    return demo_fail("renderer B's pipe does not signal PEER_CLOSED: result %u", (unsigned)r);
+  demo_say("renderer B's pipe signals PEER_CLOSED");
+  if (!reap(c) || !WIFSIGNALED(c->status) || WTERMSIG(c->status) != SIGKILL)
+    return demo_fail("renderer B did not die of SIGKILL");
+  demo_say("reaped renderer B: killed by signal %d; asking renderer A about its pipe to B",
+           WTERMSIG(c->status));
+  demo_msg m;
+  if (!demo_send(b->a.pipe, DEMO_CHECK_PEER, "", NULL, 0) ||
+      !demo_expect(b->a.pipe, DEMO_PEER_GONE, &m))
+    return false;
+  demo_release(&m);
+  return true;
+}
+
+static bool finish(browser *b) {
+  child *c = &b->a;
+  demo_say("Step 7: telling renderer A to quit");
+  if (!demo_send(c->pipe, DEMO_QUIT, "", NULL, 0) || !wait_for_handler(c, 0, true) ||
+      demo_wait(c->pipe, MOJO_HANDLE_SIGNAL_PEER_CLOSED, DEMO_TIMEOUT_MS) != MOJO_RESULT_OK)
+    return demo_fail("renderer A's connection did not close");
+  if (!reap(c) || !WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)
+    return demo_fail("renderer A did not exit with status 0 (wait status %#x)", c->status);
+  demo_say("reaped renderer A: exit status 0");
+  return true;
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static bool run(browser *b, const char *self) {
+  struct MojoInitializeOptions broker = {.struct_size = sizeof(broker),
+                                         .flags = MOJO_INITIALIZE_FLAG_AS_BROKER};
+  if (MojoInitialize(&broker) != MOJO_RESULT_OK)
+    return demo_fail("MojoInitialize");
+  demo_say("pid %d: initialized as the broker; Step 1: launching two renderers", (int)getpid());
+  return launch(&b->a, self) && hello(&b->a) && launch(&b->b, self) && hello(&b->b) &&
+         connect_renderers(b) && stream_file(b) && share_buffer(b) && bad_message(b) &&
+         kill_renderer(b) && finish(b);
+}
+
+static void init_child(child *c, const char *name, char letter) {
+  *c = (child){.name = name, .letter = letter, .pipe = MOJO_HANDLE_INVALID};
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->changed, NULL);
+}
+
+/* After a failure: no renderer outlives the browser's report. */
+static void clean_up(child *c) {
+  if (c->pid > 0 && !c->reaped) {
+    kill((pid_t)c->pid, SIGKILL);
+    c->reaped = waitpid((pid_t)c->pid, &c->status, 0) == (pid_t)c->pid;
+  }
+  if (c->pipe != MOJO_HANDLE_INVALID)
+    MojoClose(c->pipe);
 }
 
 int main(int argc, char **argv) {
-  const char *file = argc > 1 ? argv[1] : "/proc/self/exe";
-  CHECK(MojoInitialize(NULL));
-
-  printf("1. A message pipe between the main thread and a worker thread\n");
-  MojoHandle mine, theirs;
-  CHECK(MojoCreateMessagePipe(NULL, &mine, &theirs));
-  pthread_t thread;
-  pthread_create(&thread, NULL, worker, (void *)(uintptr_t)theirs);
-  ask(mine, "echo", "ping", NULL);
-  char text[256];
-  receive(mine, text, sizeof(text), NULL);
-  printf("  [main]   got \"%s\"\n", text);
-
-  printf("2. Sending one end of a new pipe inside a message\n");
-  MojoHandle keep, give;
-  CHECK(MojoCreateMessagePipe(NULL, &keep, &give));
-  ask(mine, "pipe", "", &give);
-  receive(keep, text, sizeof(text), NULL);
-  printf("  [main]   the sent end answered: \"%s\"\n", text);
-  MojoClose(keep);
-
-  printf("3. Streaming a file through a data pipe\n");
-  MojoHandle producer, consumer;
-  CHECK(MojoCreateDataPipe(NULL, &producer, &consumer));
-  ask(mine, "stream", file, &producer);
-  uint64_t sum = 0xcbf29ce484222325ull, total = 0;
-  for (;;) {
-    const void *buf;
-    uint32_t n;
-    MojoResult rv = MojoBeginReadData(consumer, NULL, &buf, &n);
-    if (rv == MOJO_RESULT_SHOULD_WAIT) {
-      wait_for(consumer, MOJO_HANDLE_SIGNAL_READABLE | MOJO_HANDLE_SIGNAL_PEER_CLOSED);
-      continue;
-    }
-    if (rv != MOJO_RESULT_OK) break; /* FAILED_PRECONDITION: producer gone, all read */
-    sum = fnv1a(sum, buf, n);
-    total += n;
-    CHECK(MojoEndReadData(consumer, n, NULL));
+  if (argc > 1 && strncmp(argv[1], DEMO_RENDERER_SWITCH, strlen(DEMO_RENDERER_SWITCH)) == 0)
+    return demo_renderer_main(argc, argv);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  demo_set_role("browser");
+  /* Static: the error handlers may still run on cmojo's I/O thread while
+   * the process exits after a failure. */
+  static browser b;
+  b.file = argc > 1 ? argv[1] : "/proc/self/exe";
+  init_child(&b.a, "renderer A", 'A');
+  init_child(&b.b, "renderer B", 'B');
+  bool ok = run(&b, argv[0]);
+  clean_up(&b.a);
+  clean_up(&b.b);
+  if (!ok) {
+    fprintf(stderr, "[browser] the demo FAILED (see above)\n");
+    return 1;
   }
-  MojoClose(consumer);
-  uint64_t expect = 0xcbf29ce484222325ull, expect_total = 0;
-  FILE *f = fopen(file, "rb");
-  uint8_t chunk[16384];
-  size_t got;
-  while (f && (got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-    expect = fnv1a(expect, chunk, got);
-    expect_total += got;
-  }
-  if (f) fclose(f);
-  printf("  [main]   received %llu bytes, checksum %016llx (file: %016llx) %s\n",
-         (unsigned long long)total, (unsigned long long)sum, (unsigned long long)expect,
-         sum == expect && total == expect_total ? "match" : "MISMATCH");
-  if (sum != expect || total != expect_total) return 1;
-
-  printf("4. A shared buffer written by the worker, read by the main thread\n");
-  MojoHandle buffer, dup;
-  CHECK(MojoCreateSharedBuffer(1 << 20, NULL, &buffer));
-  CHECK(MojoDuplicateBufferHandle(buffer, NULL, &dup));
-  ask(mine, "fill", "", &dup);
-  receive(mine, text, sizeof(text), NULL);
-  void *mem;
-  CHECK(MojoMapBuffer(buffer, 0, 1 << 20, NULL, &mem));
-  int ok = 1;
-  for (uint32_t i = 0; i < (1u << 20); i++) ok &= ((uint8_t *)mem)[i] == (uint8_t)(i * 7);
-  printf("  [main]   worker said \"%s\"; the mapping shows its bytes: %s\n", text,
-         ok ? "yes" : "NO");
-  CHECK(MojoUnmapBuffer(mem));
-  MojoClose(buffer);
-
-  ask(mine, "quit", "", NULL);
-  pthread_join(thread, NULL);
-  MojoClose(mine);
-  printf("done: all four scenarios worked\n");
-  return ok ? 0 : 1;
+  demo_say("every step worked");
+  return 0;
 }

@@ -14,6 +14,12 @@ command -v taskset >/dev/null || need+=(util-linux)
 # bench_wire compares the wire format with protobuf-c (bench/proto/).
 command -v protoc-c >/dev/null || need+=(protobuf-c-compiler)
 [ -e /usr/include/protobuf-c/protobuf-c.h ] || need+=(libprotobuf-c-dev)
+# examples/embed_libevent.c runs cmojo's embedder mode inside libevent.
+pkg-config --exists libevent_core 2>/dev/null || need+=(libevent-dev)
+# bench_ipc compares cross-process round trips with sd-bus, nng and ZeroMQ.
+[ -e /usr/include/systemd/sd-bus.h ] || need+=(libsystemd-dev)
+[ -e /usr/include/nng/nng.h ] || need+=(libnng-dev)
+[ -e /usr/include/zmq.h ] || need+=(libzmq3-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

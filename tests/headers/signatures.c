@@ -1,10 +1,14 @@
 /* Compile-only check that every function of the Mojo C API that cmojo
  * declares has exactly Mojo's signature: each is stored in a field of
  * Mojo's function-pointer type, which a mismatch turns into a compile error
- * (C: incompatible pointer types under -Werror; C++: a hard error). Built as
- * C and as C++ into object libraries that are never linked, so the functions
- * need not exist yet. */
+ * (C: incompatible pointer types under -Werror; C++: a hard error). cmojo's
+ * own public functions are pinned the same way, to the signatures they were
+ * released with, so that changing one is a deliberate act. Built as C and as
+ * C++ into object libraries that are never linked, so the functions need not
+ * exist yet. */
 
+#include "cmojo/embedder.h"
+#include "cmojo/process.h"
 #include "mojo/public/c/system/core.h"
 
 struct cm_signature_table {
@@ -79,18 +83,51 @@ struct cm_signature_table {
   MojoResult (*set_quota)(MojoHandle, MojoQuotaType, uint64_t, const struct MojoSetQuotaOptions*);
   MojoResult (*query_quota)(MojoHandle, MojoQuotaType, const struct MojoQueryQuotaOptions*,
                             uint64_t*, uint64_t*);
+  /* invitation.h */
+  MojoResult (*create_invitation)(const struct MojoCreateInvitationOptions*, MojoHandle*);
+  MojoResult (*attach_message_pipe_to_invitation)(
+      MojoHandle, const void*, uint32_t, const struct MojoAttachMessagePipeToInvitationOptions*,
+      MojoHandle*);
+  MojoResult (*extract_message_pipe_from_invitation)(
+      MojoHandle, const void*, uint32_t, const struct MojoExtractMessagePipeFromInvitationOptions*,
+      MojoHandle*);
+  MojoResult (*send_invitation)(MojoHandle, const struct MojoPlatformProcessHandle*,
+                                const struct MojoInvitationTransportEndpoint*,
+                                MojoProcessErrorHandler, uintptr_t,
+                                const struct MojoSendInvitationOptions*);
+  MojoResult (*accept_invitation)(const struct MojoInvitationTransportEndpoint*,
+                                  const struct MojoAcceptInvitationOptions*, MojoHandle*);
+  MojoResult (*set_default_process_error_handler)(
+      MojoDefaultProcessErrorHandler, const struct MojoSetDefaultProcessErrorHandlerOptions*);
+};
+
+/* cmojo's own functions (cmojo/process.h, cmojo/embedder.h). */
+struct cm_cmojo_signature_table {
+  /* process.h */
+  MojoResult (*launch)(const char*, char* const[], char* const[], struct MojoPlatformHandle*,
+                       int64_t*);
+  MojoResult (*endpoint_from_command_line)(int, char* const[], struct MojoPlatformHandle*);
+  MojoResult (*get_message_sender)(MojoMessageHandle, struct cmojo_peer_credentials*);
+  /* embedder.h */
+  MojoResult (*initialize_embedded)(const struct MojoInitializeOptions*);
+  int (*get_fd)(void);
+  MojoResult (*process)(void);
+  int64_t (*get_timeout_us)(void);
 };
 
 struct cm_callback_table {
   MojoMessageContextSerializer serializer;
   MojoMessageContextDestructor destructor;
   MojoTrapEventHandler trap_handler;
+  MojoProcessErrorHandler process_error_handler;
+  MojoDefaultProcessErrorHandler default_process_error_handler;
 };
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 extern const struct cm_signature_table cm_header_signature_table;
+extern const struct cm_cmojo_signature_table cm_header_cmojo_signature_table;
 extern const struct cm_callback_table cm_header_callback_table;
 #ifdef __cplusplus
 }
@@ -136,6 +173,22 @@ const struct cm_signature_table cm_header_signature_table = {
     MojoArmTrap,
     MojoSetQuota,
     MojoQueryQuota,
+    MojoCreateInvitation,
+    MojoAttachMessagePipeToInvitation,
+    MojoExtractMessagePipeFromInvitation,
+    MojoSendInvitation,
+    MojoAcceptInvitation,
+    MojoSetDefaultProcessErrorHandler,
+};
+
+const struct cm_cmojo_signature_table cm_header_cmojo_signature_table = {
+    cmojo_launch,
+    cmojo_endpoint_from_command_line,
+    cmojo_get_message_sender,
+    cmojo_initialize_embedded,
+    cmojo_get_fd,
+    cmojo_process,
+    cmojo_get_timeout_us,
 };
 
 /* The callback typedefs: functions written with Mojo's callback signatures
@@ -153,8 +206,20 @@ static void sample_trap_handler(const struct MojoTrapEvent* event) {
   (void)event;
 }
 
+static void sample_process_error_handler(uintptr_t context,
+                                         const struct MojoProcessErrorDetails* details) {
+  (void)context;
+  (void)details;
+}
+
+static void sample_default_process_error_handler(const struct MojoProcessErrorDetails* details) {
+  (void)details;
+}
+
 const struct cm_callback_table cm_header_callback_table = {
     sample_serializer,
     sample_destructor,
     sample_trap_handler,
+    sample_process_error_handler,
+    sample_default_process_error_handler,
 };
