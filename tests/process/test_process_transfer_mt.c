@@ -130,8 +130,11 @@ static void test_forward_chain(void **state) {
                    MOJO_RESULT_OK);
   assert_int_equal(f.write_seq, CHAIN * CHAIN_EACH);
   assert_int_equal(f.read_seq, CHAIN * CHAIN_EACH);
-  /* The final direct link. */
-  assert_true(pt_signals(x) & MOJO_HANDLE_SIGNAL_PEER_REMOTE);
+  /* The final direct link. PEER_REMOTE is best effort: the links were made
+   * here, so the travelling end may have passed through a proxy in this very
+   * process on its last hop, and x learns its peer's new home when that
+   * proxy is bypassed. */
+  assert_int_equal(pt_wait_for(x, MOJO_HANDLE_SIGNAL_PEER_REMOTE), MOJO_RESULT_OK);
   assert_int_equal(send_seq(x, MAGIC_FINAL, 0), MOJO_RESULT_OK);
   assert_int_equal(recv_seq(x, MAGIC_FINAL, 1), MOJO_RESULT_OK);
   assert_int_equal(MojoClose(x), MOJO_RESULT_OK);
