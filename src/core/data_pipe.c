@@ -30,7 +30,7 @@ static bool is_producer(const cm_data_pipe_end *e) {
 /* ---- Ring --------------------------------------------------------------- */
 
 void cm_data_pipe_copy_out(const cm_data_pipe_end *e, uint32_t offset, void *dst, uint32_t n) {
-  const uint8_t *ring = e->ring.base;
+  const uint8_t *ring = e->data;
   uint32_t first = e->capacity - offset < n ? e->capacity - offset : n;
   memcpy(dst, ring + offset, first);
   if (n > first)
@@ -38,11 +38,115 @@ void cm_data_pipe_copy_out(const cm_data_pipe_end *e, uint32_t offset, void *dst
 }
 
 void cm_data_pipe_copy_in(cm_data_pipe_end *e, uint32_t offset, const void *src, uint32_t n) {
-  uint8_t *ring = e->ring.base;
+  uint8_t *ring = e->data;
   uint32_t first = e->capacity - offset < n ? e->capacity - offset : n;
   memcpy(ring + offset, src, first);
   if (n > first)
     memcpy(ring, (const uint8_t *)src + first, n - first);
+}
+
+/* ---- Shared positions (data_pipe.h: Announcements) ----------------------- */
+
+/* `ahead` when nothing is known of what messages announced (an end rebuilt
+ * from bytes): messages then never add to the count; the header does. Also
+ * the ceiling that keeps the sum from overflowing. */
+#define AHEAD_UNKNOWN (1ull << 62)
+
+static _Atomic uint32_t *own_pos(cm_data_pipe_end *e) {
+  return is_producer(e) ? &e->shared->write_pos : &e->shared->read_pos;
+}
+static _Atomic uint32_t *own_announced(cm_data_pipe_end *e) {
+  return is_producer(e) ? &e->shared->write_announced : &e->shared->read_announced;
+}
+static _Atomic uint32_t *peer_pos(cm_data_pipe_end *e) {
+  return is_producer(e) ? &e->shared->read_pos : &e->shared->write_pos;
+}
+static _Atomic uint32_t *peer_announced(cm_data_pipe_end *e) {
+  return is_producer(e) ? &e->shared->read_announced : &e->shared->write_announced;
+}
+
+static uint32_t position(const cm_data_pipe_end *e) {
+  return e->offset + (e->lap ? e->capacity : 0);
+}
+
+static void mark_broken(cm_data_pipe_end *e) {
+  e->broken = true;
+  e->peer_closed = true;
+}
+
+/* Takes `more` bytes (free space or data) the view did not count yet. */
+static void count_more(cm_data_pipe_end *e, uint32_t more) {
+  e->count += more;
+  if (!is_producer(e))
+    e->new_data = true;
+}
+
+void cm_data_pipe_pull_locked(cm_data_pipe_end *e) {
+  if (!e->shared || e->broken)
+    return;
+  uint32_t p = atomic_load_explicit(peer_pos(e), memory_order_acquire);
+  uint64_t two = 2ull * e->capacity, own = position(e);
+  if (p >= two || p % e->element_num_bytes != 0) {
+    mark_broken(e);
+    return;
+  }
+  /* Producer: how far the reader is behind us; consumer: how far the
+   * writer is ahead of us. Either is at most a ring. */
+  uint64_t gap = is_producer(e) ? (own + two - p) % two : (p + two - own) % two;
+  if (gap > e->capacity) {
+    mark_broken(e);
+    return;
+  }
+  uint32_t fresh = is_producer(e) ? e->capacity - (uint32_t)gap : (uint32_t)gap;
+  if (fresh <= e->count)
+    return; /* nothing new, or behind what messages already announced */
+  uint32_t more = fresh - e->count;
+  e->ahead = e->ahead + more < AHEAD_UNKNOWN ? e->ahead + more : AHEAD_UNKNOWN;
+  count_more(e, more);
+}
+
+/* Whether more bytes from the peer (data for a consumer, room for a
+ * producer) would change the end's signals. Closure needs no asking: the
+ * port reports it. */
+static bool wants_wakeup(const cm_data_pipe_end *e) {
+  if (e->broken || e->peer_closed || e->in_two_phase || e->base.closed || e->transferred)
+    return false;
+  if (is_producer(e))
+    return e->count == 0;
+  return e->count < e->capacity && !(e->count > 0 && e->new_data);
+}
+
+/* Asks the peer to announce its next move, if the end's signals depend on
+ * it, and catches up with the moves made before the request. Lock held. */
+static void rearm_locked(cm_data_pipe_end *e) {
+  if (!e->shared || !wants_wakeup(e))
+    return;
+  _Atomic uint32_t *f = peer_announced(e);
+  /* Clear already: the peer's next move after our last exchange sends a
+   * message, and every move before it was visible to the read that
+   * followed that exchange. */
+  if (atomic_load_explicit(f, memory_order_relaxed) == 0)
+    return;
+  atomic_exchange_explicit(f, 0, memory_order_acq_rel);
+  cm_data_pipe_pull_locked(e);
+}
+
+/* Publishes the end's position after it moved `n` bytes and returns how
+ * many bytes to announce in a control message (0: the peer did not ask).
+ * Lock held. */
+static uint32_t publish_locked(cm_data_pipe_end *e, uint32_t n) {
+  if (!e->shared)
+    return 0;
+  atomic_store_explicit(own_pos(e), position(e), memory_order_release);
+  /* A peer only ever needs the header to count; capping what a message
+   * says at a ring keeps it a valid count (an honest peer's `ahead` takes
+   * the rest). */
+  e->unannounced = n > e->capacity - e->unannounced ? e->capacity : e->unannounced + n;
+  if (atomic_exchange_explicit(own_announced(e), 1, memory_order_acq_rel) != 0)
+    return 0;
+  uint32_t k = e->unannounced;
+  e->unannounced = 0;
+  return k;
 }
 
 /* ---- Control messages --------------------------------------------------- */
@@ -139,18 +243,27 @@ static void take_messages(const cm_data_pipe_end *e, const cm_port_ref *port, ui
 /* Applies a batch to the end's view. Lock held. A bad message, or counts
  * that claim more than could be outstanding (more data than free space was
  * ever offered, or more bytes read than were ever written), mean the peer
- * broke the protocol: it is treated as closed, for good. Checking the sum is
- * the same as checking each count in turn, since every prefix sum is below
- * it. */
+ * broke the protocol: it is treated as closed, for good. Counts first go
+ * against `ahead` (bytes the header showed already). Checking the sum is the
+ * same as checking each count in turn, since every prefix sum is below it. */
 static void apply_locked(cm_data_pipe_end *e, const control_batch *b) {
-  if (b->bad || b->num_bytes > e->capacity - e->count) {
-    e->broken = true;
-    e->peer_closed = true;
+  if (b->bad) {
+    mark_broken(e);
     return;
   }
-  e->count += (uint32_t)b->num_bytes;
-  if (b->num_bytes && !is_producer(e))
-    e->new_data = true;
+  /* Bytes the view counted from the header already. */
+  uint64_t n = b->num_bytes;
+  if (n <= e->ahead) {
+    e->ahead -= n;
+    return;
+  }
+  n -= e->ahead;
+  e->ahead = 0;
+  if (n > e->capacity - e->count) {
+    mark_broken(e);
+    return;
+  }
+  count_more(e, (uint32_t)n);
 }
 
 /* Closure and locality, from the port. Only the draining thread calls this,
@@ -226,8 +339,11 @@ static void drain(cm_data_pipe_end *e) {
     bool more = false;
     if (!e->broken) {
       apply_locked(e, &b);
-      if (!e->broken && !d->closed && !e->transferred)
+      if (!e->broken && !d->closed && !e->transferred) {
         more = update_peer_locked(e, &port);
+        /* After the status: a peer seen closed has published all it did. */
+        cm_data_pipe_pull_locked(e);
+      }
     }
     cm_port_ref_release(&port);
     if (!more && !e->drain_again)
@@ -235,8 +351,10 @@ static void drain(cm_data_pipe_end *e) {
     limit = UINT32_MAX;
   }
   e->draining = false;
-  if (!d->in_transit && !e->transferred)
+  if (!d->in_transit && !e->transferred) {
+    rearm_locked(e);
     cm_data_pipe_notify_locked(e);
+  }
   pthread_mutex_unlock(&d->lock);
 }
 
@@ -250,6 +368,8 @@ static void end_close(cm_dispatcher *d) {
   cm_platform_mapping ring = e->ring;
   cm_platform_shm_region *region = e->ring_region;
   memset(&e->ring, 0, sizeof(e->ring));
+  e->shared = NULL;
+  e->data = NULL;
   e->ring_region = NULL;
   pthread_mutex_unlock(&d->lock);
   cm_core_unobserve_port(&e->port);
@@ -407,13 +527,15 @@ MojoResult cm_data_pipe_deserialize(cm_dispatcher_type type, const uint8_t *blob
     return MOJO_RESULT_DATA_LOSS;
   }
   /* The ring size was checked against the limit above; wrap checks the fd
-   * (a sealed memfd at least that long, read/write) before anything maps. */
+   * (a sealed memfd at least header plus ring long, read/write) before
+   * anything maps. */
+  uint64_t region_bytes = (uint64_t)CM_DATA_PIPE_HEADER_BYTES + v.capacity;
   cm_platform_shm_region *region;
-  if (cm_platform_shm_wrap(handles, 1, v.capacity, v.guid, CM_PLATFORM_SHM_ACCESS_UNSAFE,
+  if (cm_platform_shm_wrap(handles, 1, region_bytes, v.guid, CM_PLATFORM_SHM_ACCESS_UNSAFE,
                            CM_PLATFORM_SHM_WRAP_UNTRUSTED, &region) != MOJO_RESULT_OK)
     return MOJO_RESULT_DATA_LOSS; /* the handle is closed */
   cm_platform_mapping ring;
-  MojoResult rv = cm_platform_shm_map(region, 0, v.capacity, &ring);
+  MojoResult rv = cm_platform_shm_map(region, 0, region_bytes, &ring);
   if (rv != MOJO_RESULT_OK) {
     cm_platform_shm_destroy(region);
     return rv == MOJO_RESULT_RESOURCE_EXHAUSTED ? rv : MOJO_RESULT_DATA_LOSS;
@@ -432,11 +554,21 @@ MojoResult cm_data_pipe_deserialize(cm_dispatcher_type type, const uint8_t *blob
   e->capacity = v.capacity;
   e->ring_region = region;
   e->ring = ring;
+  e->shared = ring.base;
+  e->data = (uint8_t *)ring.base + CM_DATA_PIPE_HEADER_BYTES;
   e->offset = v.offset;
   e->count = v.count;
   e->broken = (v.flags & CM_MESSAGE_WIRE_DATA_PIPE_BROKEN) != 0;
   e->peer_closed = e->broken;
   e->new_data = (v.flags & CM_MESSAGE_WIRE_DATA_PIPE_NEW_DATA) != 0;
+  /* The lap bit is not in the blob: the end's own position in the header
+   * has it, and must agree with the offset. What messages announced before
+   * is unknown, so from now on counts come from the header only. */
+  uint32_t own = atomic_load_explicit(own_pos(e), memory_order_acquire);
+  if (own % v.capacity != v.offset || own / v.capacity > 1)
+    mark_broken(e);
+  e->lap = own >= v.capacity;
+  e->ahead = AHEAD_UNKNOWN;
   /* Unbound until rebind_ports names its new control port. */
   e->transferred = true;
   *out = &e->base;
@@ -538,20 +670,25 @@ static cm_data_pipe_end *end_new(const cm_dispatcher_ops *ops, uint32_t element,
   e->capacity = capacity;
   e->ring_region = region;
   e->count = ops == &cm_data_pipe_producer_ops ? capacity : 0;
-  if (cm_platform_shm_map(region, 0, capacity, &e->ring) != MOJO_RESULT_OK) {
+  if (cm_platform_shm_map(region, 0, (uint64_t)CM_DATA_PIPE_HEADER_BYTES + capacity, &e->ring) !=
+      MOJO_RESULT_OK) {
     cm_dispatcher_unref(&e->base);
     return NULL;
   }
   if (capacity <= PREFAULT_MAX_BYTES) cm_platform_shm_prefault(&e->ring);
+  e->shared = e->ring.base; /* zero-filled: both positions 0, no flags */
+  e->data = (uint8_t *)e->ring.base + CM_DATA_PIPE_HEADER_BYTES;
   e->port = *port;
   return e;
 }
 
-/* The ring region, and a second region object for the same memory (each
- * end owns one). Both end up UNSAFE: two writable handles. */
+/* The ring region (header and ring), and a second region object for the
+ * same memory (each end owns one). Both end up UNSAFE: two writable
+ * handles. A capacity within CM_DATA_PIPE_HEADER_BYTES of the shared memory
+ * limit leaves no room for the header: RESOURCE_EXHAUSTED, as above it. */
 static MojoResult create_rings(uint32_t capacity, cm_platform_shm_region **a,
                                cm_platform_shm_region **b) {
-  if (cm_platform_shm_create(capacity, a) != MOJO_RESULT_OK)
+  if (cm_platform_shm_create((uint64_t)CM_DATA_PIPE_HEADER_BYTES + capacity, a) != MOJO_RESULT_OK)
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
   if (cm_platform_shm_duplicate(*a, false, b) != MOJO_RESULT_OK) {
     cm_platform_shm_destroy(*a);
@@ -609,18 +746,28 @@ MojoResult MojoCreateDataPipe(const struct MojoCreateDataPipeOptions *options,
   CM_API_RETURN(rc, rv);
 }
 
-void cm_data_pipe_advance_locked(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port) {
-  e->offset = (uint32_t)(((uint64_t)e->offset + n) % e->capacity);
+void cm_data_pipe_advance_locked(cm_data_pipe_end *e, uint32_t n) {
+  uint64_t o = (uint64_t)e->offset + n; /* n <= count <= capacity: one wrap at most */
+  if (o >= e->capacity) {
+    o -= e->capacity;
+    e->lap = !e->lap;
+  }
+  e->offset = (uint32_t)o;
   e->count -= n;
-  cm_port_ref_copy(port, &e->port);
 }
 
-void cm_data_pipe_finish(cm_data_pipe_end *e, uint32_t n, cm_port_ref *port, uint32_t command) {
+void cm_data_pipe_finish(cm_data_pipe_end *e, uint32_t n, uint32_t command) {
+  uint32_t announce = n ? publish_locked(e, n) : 0;
+  cm_port_ref port;
+  if (announce)
+    cm_port_ref_copy(&port, &e->port);
+  rearm_locked(e);
   cm_data_pipe_notify_locked(e);
   pthread_mutex_unlock(&e->base.lock);
-  if (n)
-    cm_data_pipe_send(port, command, n);
-  cm_port_ref_release(port);
+  if (announce) {
+    cm_data_pipe_send(&port, command, announce);
+    cm_port_ref_release(&port);
+  }
 }
 
 MojoResult cm_data_pipe_end_two_phase(cm_data_pipe_end *e, uint32_t n, uint32_t command) {
@@ -632,12 +779,10 @@ MojoResult cm_data_pipe_end_two_phase(cm_data_pipe_end *e, uint32_t n, uint32_t 
   }
   e->in_two_phase = false;
   if (n > e->two_phase || n % e->element_num_bytes != 0) {
-    cm_data_pipe_notify_locked(e);
-    pthread_mutex_unlock(&e->base.lock);
+    cm_data_pipe_finish(e, 0, command);
     return MOJO_RESULT_INVALID_ARGUMENT;
   }
-  cm_port_ref port;
-  cm_data_pipe_advance_locked(e, n, &port);
-  cm_data_pipe_finish(e, n, &port, command);
+  cm_data_pipe_advance_locked(e, n);
+  cm_data_pipe_finish(e, n, command);
   return MOJO_RESULT_OK;
 }

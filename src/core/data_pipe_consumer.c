@@ -70,6 +70,7 @@ static MojoResult read_data(cm_data_pipe_end *e, MojoReadDataFlags flags, void *
     pthread_mutex_unlock(&e->base.lock);
     return MOJO_RESULT_BUSY;
   }
+  cm_data_pipe_pull_locked(e);
   e->new_data = false; /* whatever the mode and the outcome (data_pipe.h) */
   uint32_t n = 0;
   MojoResult rv = MOJO_RESULT_OK;
@@ -80,19 +81,17 @@ static MojoResult read_data(cm_data_pipe_end *e, MojoReadDataFlags flags, void *
   if (rv != MOJO_RESULT_OK || (flags & MOJO_READ_DATA_FLAG_QUERY)) {
     if (rv == MOJO_RESULT_OK)
       *num_bytes = n;
-    cm_data_pipe_notify_locked(e);
-    pthread_mutex_unlock(&e->base.lock);
+    cm_data_pipe_finish(e, 0, CM_DATA_PIPE_DATA_WAS_READ);
     return rv;
   }
   if (!(flags & MOJO_READ_DATA_FLAG_DISCARD))
     cm_data_pipe_copy_out(e, e->offset, elements, n);
   *num_bytes = n;
-  cm_port_ref port = {{0, 0}, NULL};
   if (!(flags & MOJO_READ_DATA_FLAG_PEEK))
-    cm_data_pipe_advance_locked(e, n, &port);
+    cm_data_pipe_advance_locked(e, n);
   else
     n = 0; /* nothing to announce */
-  cm_data_pipe_finish(e, n, &port, CM_DATA_PIPE_DATA_WAS_READ);
+  cm_data_pipe_finish(e, n, CM_DATA_PIPE_DATA_WAS_READ);
   return MOJO_RESULT_OK;
 }
 
@@ -130,6 +129,8 @@ static MojoResult begin_read(cm_data_pipe_end *e, const void **buffer, uint32_t 
   if (e->in_two_phase) {
     rv = MOJO_RESULT_BUSY;
   } else {
+    if (e->count < e->capacity - e->offset)
+      cm_data_pipe_pull_locked(e);
     e->new_data = false;
     if (e->count == 0)
       rv = e->peer_closed ? MOJO_RESULT_FAILED_PRECONDITION : MOJO_RESULT_SHOULD_WAIT;
@@ -141,11 +142,13 @@ static MojoResult begin_read(cm_data_pipe_end *e, const void **buffer, uint32_t 
       n = e->count;
     e->in_two_phase = true;
     e->two_phase = n;
-    *buffer = (const uint8_t *)e->ring.base + e->offset;
+    *buffer = e->data + e->offset;
     *buffer_num_bytes = n;
   }
-  if (rv != MOJO_RESULT_BUSY)
-    cm_data_pipe_notify_locked(e);
+  if (rv != MOJO_RESULT_BUSY) {
+    cm_data_pipe_finish(e, 0, CM_DATA_PIPE_DATA_WAS_READ);
+    return rv;
+  }
   pthread_mutex_unlock(&e->base.lock);
   return rv;
 }

@@ -38,6 +38,8 @@ static MojoResult write_data(cm_data_pipe_end *e, const void *elements, uint32_t
     return MOJO_RESULT_INVALID_ARGUMENT;
   MojoResult rv = MOJO_RESULT_OK;
   uint32_t n = *num_bytes;
+  if (e->count < n)
+    cm_data_pipe_pull_locked(e);
   if (e->in_two_phase)
     rv = MOJO_RESULT_BUSY;
   else if (e->peer_closed)
@@ -49,16 +51,16 @@ static MojoResult write_data(cm_data_pipe_end *e, const void *elements, uint32_t
   else if (e->count == 0)
     rv = MOJO_RESULT_SHOULD_WAIT;
   if (rv != MOJO_RESULT_OK || n == 0) {
-    pthread_mutex_unlock(&e->base.lock);
+    /* A pull may have changed the view: finish tells triggers. */
+    cm_data_pipe_finish(e, 0, CM_DATA_PIPE_DATA_WAS_WRITTEN);
     return rv;
   }
   if (n > e->count)
     n = e->count; /* whole elements: both are multiples */
   cm_data_pipe_copy_in(e, e->offset, elements, n);
-  cm_port_ref port;
-  cm_data_pipe_advance_locked(e, n, &port);
+  cm_data_pipe_advance_locked(e, n);
   *num_bytes = n;
-  cm_data_pipe_finish(e, n, &port, CM_DATA_PIPE_DATA_WAS_WRITTEN);
+  cm_data_pipe_finish(e, n, CM_DATA_PIPE_DATA_WAS_WRITTEN);
   return MOJO_RESULT_OK;
 }
 
@@ -81,6 +83,8 @@ static MojoResult begin_write(cm_data_pipe_end *e, MojoBeginWriteDataFlags flags
     return MOJO_RESULT_INVALID_ARGUMENT;
   /* The buffer offered is the free space up to the end of the ring. */
   uint32_t room = e->capacity - e->offset;
+  if (e->count < room)
+    cm_data_pipe_pull_locked(e);
   if (room > e->count)
     room = e->count;
   MojoResult rv = MOJO_RESULT_OK;
@@ -95,11 +99,11 @@ static MojoResult begin_write(cm_data_pipe_end *e, MojoBeginWriteDataFlags flags
   if (rv == MOJO_RESULT_OK) {
     e->in_two_phase = true;
     e->two_phase = room;
-    *buffer = (uint8_t *)e->ring.base + e->offset;
+    *buffer = e->data + e->offset;
     *buffer_num_bytes = room;
-    cm_data_pipe_notify_locked(e); /* no longer WRITABLE */
   }
-  pthread_mutex_unlock(&e->base.lock);
+  /* No longer WRITABLE, or a pull changed the view. */
+  cm_data_pipe_finish(e, 0, CM_DATA_PIPE_DATA_WAS_WRITTEN);
   return rv;
 }
 

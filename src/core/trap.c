@@ -1,5 +1,6 @@
 #include "core/trap.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "core/core.h"
@@ -16,9 +17,17 @@ struct cm_trigger {
 
   /* Under the trap's lock. */
   bool removed;
-  MojoResult last_result; /* OK, FAILED_PRECONDITION, or SHOULD_WAIT */
-  MojoHandleSignalsState last_state;
   cm_trigger *t_prev, *t_next;
+
+  /* The last signals state the dispatcher reported (pack_state()), once
+   * `known`. Written only with the watched dispatcher's lock held (every
+   * notify, the first one at creation); read by arming and cancelling under
+   * the trap's lock. Atomic because a notify that cannot fire the trap
+   * updates them without the trap's lock (see trigger_notify_locked). The
+   * trigger's result (OK, FAILED_PRECONDITION or SHOULD_WAIT) is always
+   * evaluated from this state (last_result()), so the two never disagree. */
+  _Atomic uint64_t last_state;
+  atomic_bool known;
 
   /* Under the watched dispatcher's lock. */
   bool linked;
@@ -33,9 +42,23 @@ struct cm_trigger {
 typedef struct cm_trap {
   cm_dispatcher base; /* base.lock is the trap lock */
   MojoTrapEventHandler handler;
-  bool armed;
+  /* Written under the trap lock; read without it by notifies (see
+   * trigger_notify_locked). */
+  atomic_bool armed;
   cm_trigger *triggers;
 } cm_trap;
+
+static uint64_t pack_state(const MojoHandleSignalsState *s) {
+  return (uint64_t)s->satisfied_signals | (uint64_t)s->satisfiable_signals << 32;
+}
+
+static MojoHandleSignalsState last_state_of(const cm_trigger *t) {
+  uint64_t v = atomic_load_explicit(&t->last_state, memory_order_relaxed);
+  return (MojoHandleSignalsState){(MojoHandleSignals)(uint32_t)v,
+                                  (MojoHandleSignals)(uint32_t)(v >> 32)};
+}
+
+static MojoResult evaluate(const cm_trigger *t, const MojoHandleSignalsState *s);
 
 static cm_trap *as_trap(cm_dispatcher *d) {
   return (cm_trap *)d;
@@ -98,17 +121,50 @@ static MojoResult evaluate(const cm_trigger *t, const MojoHandleSignalsState *s)
   return MOJO_RESULT_SHOULD_WAIT;
 }
 
+/* The trigger's result in its last known state, and that state. */
+static MojoResult last_result(const cm_trigger *t, MojoHandleSignalsState *state) {
+  if (!atomic_load_explicit(&t->known, memory_order_seq_cst)) {
+    *state = (MojoHandleSignalsState){0, 0};
+    return MOJO_RESULT_SHOULD_WAIT;
+  }
+  uint64_t v = atomic_load_explicit(&t->last_state, memory_order_seq_cst);
+  *state = (MojoHandleSignalsState){(MojoHandleSignals)(uint32_t)v,
+                                    (MojoHandleSignals)(uint32_t)(v >> 32)};
+  return evaluate(t, state);
+}
+
+/* Records the watched dispatcher's new state (its lock held) and fires the
+ * trap if it is armed and the trigger just became ready. Most notifies
+ * cannot fire (the result is unchanged, or not ready, or the trap is not
+ * armed) and take no trap lock. The race with cm_trap_arm is settled by
+ * sequential consistency: a notify stores the new state, then (after a full
+ * fence) reads `armed`; arming sets `armed`, then reads every state. Either
+ * the notify sees the trap armed (and decides under the trap lock, after
+ * arming is done) or arming sees the trigger ready (and fails). A removed
+ * trigger may still be told a state until it leaves the dispatcher's list:
+ * nothing reads it any more. */
 static void trigger_notify_locked(cm_trigger *t, const MojoHandleSignalsState *state) {
   cm_trap *trap = t->trap;
+  MojoHandleSignalsState old;
+  MojoResult prev = last_result(t, &old); /* our own last write: the dispatcher lock is held */
+  MojoResult r = evaluate(t, state);
+  uint64_t packed = pack_state(state);
+  if (packed != atomic_load_explicit(&t->last_state, memory_order_relaxed))
+    atomic_store_explicit(&t->last_state, packed, memory_order_relaxed);
+  if (!atomic_load_explicit(&t->known, memory_order_relaxed))
+    atomic_store_explicit(&t->known, true, memory_order_release); /* after the state */
+  if (r == prev || r == MOJO_RESULT_SHOULD_WAIT)
+    return;
+  /* Only a trigger that just became ready can fire: its state is ordered
+   * before the look at `armed` by a full fence (cm_trap_arm's side is
+   * sequentially consistent). */
+  atomic_thread_fence(memory_order_seq_cst);
+  if (!atomic_load_explicit(&trap->armed, memory_order_relaxed))
+    return;
   pthread_mutex_lock(&trap->base.lock);
-  if (!t->removed) {
-    MojoResult r = evaluate(t, state);
-    if (trap->armed && r != MOJO_RESULT_SHOULD_WAIT && r != t->last_result) {
-      trap->armed = false;
-      cm_request_context_add(t, r, state);
-    }
-    t->last_result = r;
-    t->last_state = *state;
+  if (!t->removed && atomic_load_explicit(&trap->armed, memory_order_relaxed)) {
+    atomic_store_explicit(&trap->armed, false, memory_order_relaxed);
+    cm_request_context_add(t, r, state);
   }
   pthread_mutex_unlock(&trap->base.lock);
 }
@@ -139,7 +195,7 @@ void cm_trigger_cancel_taken(cm_trigger *list) {
       trap_list_remove(trap, t);
       cancel = true;
     }
-    last = t->last_state;
+    last = last_state_of(t);
     pthread_mutex_unlock(&trap->base.lock);
     if (cancel) {
       cm_request_context_add(t, MOJO_RESULT_CANCELLED, &last);
@@ -213,10 +269,11 @@ static void trap_close(cm_dispatcher *d) {
   pthread_mutex_lock(&d->lock);
   cm_trigger *list = trap->triggers;
   trap->triggers = NULL;
-  trap->armed = false;
+  atomic_store_explicit(&trap->armed, false, memory_order_relaxed);
   for (cm_trigger *t = list; t; t = t->t_next) {
     t->removed = true;
-    cm_request_context_add(t, MOJO_RESULT_CANCELLED, &t->last_state);
+    MojoHandleSignalsState last = last_state_of(t);
+    cm_request_context_add(t, MOJO_RESULT_CANCELLED, &last);
   }
   pthread_mutex_unlock(&d->lock);
 
@@ -267,7 +324,8 @@ static cm_trigger *trigger_new(cm_trap *trap, cm_dispatcher *d, MojoHandleSignal
   t->context = context;
   t->signals = signals;
   t->condition = condition;
-  t->last_result = MOJO_RESULT_SHOULD_WAIT;
+  atomic_init(&t->last_state, 0);
+  atomic_init(&t->known, false);
   return t;
 }
 
@@ -350,7 +408,7 @@ MojoResult cm_trap_remove_trigger(cm_dispatcher *td, uintptr_t context) {
   }
   t->removed = true;
   trap_list_remove(trap, t);
-  MojoHandleSignalsState last = t->last_state;
+  MojoHandleSignalsState last = last_state_of(t);
   pthread_mutex_unlock(&td->lock);
 
   cm_request_context_add(t, MOJO_RESULT_CANCELLED, &last);
@@ -374,17 +432,22 @@ MojoResult cm_trap_arm(cm_dispatcher *td, uint32_t *num_blocking_events,
     uint32_t max = num_blocking_events ? *num_blocking_events : 0;
     uint32_t n = 0;
     cm_trigger *reported = NULL, *reported_tail = NULL;
+    /* Armed first, then the results (trigger_notify_locked): a notify that
+     * makes a trigger ready after we looked sees the trap armed. */
+    atomic_store_explicit(&trap->armed, true, memory_order_seq_cst);
     for (cm_trigger *t = trap->triggers, *next; t; t = next) {
       next = t->t_next;
-      if (t->last_result == MOJO_RESULT_SHOULD_WAIT) continue;
+      MojoHandleSignalsState state;
+      MojoResult result = last_result(t, &state);
+      if (result == MOJO_RESULT_SHOULD_WAIT) continue;
       rv = MOJO_RESULT_FAILED_PRECONDITION;
       if (n >= max) break;
       blocking_events[n++] = (MojoTrapEvent){
           .struct_size = sizeof(MojoTrapEvent),
           .flags = MOJO_TRAP_EVENT_FLAG_WITHIN_API_CALL,
           .trigger_context = t->context,
-          .result = t->last_result,
-          .signals_state = t->last_state,
+          .result = result,
+          .signals_state = state,
       };
       /* Reported triggers go to the back so that the next call reports the
        * others first. */
@@ -395,8 +458,8 @@ MojoResult cm_trap_arm(cm_dispatcher *td, uint32_t *num_blocking_events,
       reported_tail = t;
     }
     if (reported) trap_list_append(trap, reported, reported_tail);
-    if (rv == MOJO_RESULT_OK) trap->armed = true;
-    else if (rv == MOJO_RESULT_FAILED_PRECONDITION && num_blocking_events)
+    if (rv != MOJO_RESULT_OK) atomic_store_explicit(&trap->armed, false, memory_order_relaxed);
+    if (rv == MOJO_RESULT_FAILED_PRECONDITION && num_blocking_events)
       *num_blocking_events = n;
   }
   pthread_mutex_unlock(&td->lock);

@@ -107,6 +107,9 @@ typedef struct stream {
    * handoff_send; the relay thread takes it from handoff_recv and goes on. */
   MojoHandle handoff_send, handoff_recv;
   uint64_t handoff_at;
+  /* Consumer only: the signal it waits for when the pipe is empty
+   * (READABLE unless set). */
+  MojoHandleSignals wait_for;
 } stream;
 
 /* Bytes to move next: random, whole elements, at least one element. */
@@ -245,7 +248,7 @@ static void *consume(void *arg) {
   stream *s = arg;
   uint64_t rng = s->seed * 3 + 7;
   waiter w;
-  if (!waiter_init(&w, s->handle, MOJO_HANDLE_SIGNAL_READABLE))
+  if (!waiter_init(&w, s->handle, s->wait_for ? s->wait_for : MOJO_HANDLE_SIGNAL_READABLE))
     s->error = "consumer trap";
   while (!s->error) {
     MojoResult rv = consume_once(s, &rng);
@@ -264,11 +267,11 @@ static void *consume(void *arg) {
   return NULL;
 }
 
-static void run_stream(uint32_t element, uint32_t capacity, uint64_t total, uint64_t seed,
-                       uint64_t handoff_at) {
+static void run_stream_waiting_for(uint32_t element, uint32_t capacity, uint64_t total,
+                                   uint64_t seed, uint64_t handoff_at, MojoHandleSignals wait_for) {
   struct MojoCreateDataPipeOptions o = {sizeof(o), 0, element, capacity};
   stream prod = {.element = element, .total = total, .seed = seed, .handoff_at = handoff_at};
-  stream cons = {.element = element, .seed = seed};
+  stream cons = {.element = element, .seed = seed, .wait_for = wait_for};
   prod.checksum = cons.checksum = 0xCBF29CE484222325ull;
   assert_int_equal(MojoCreateDataPipe(&o, &prod.handle, &cons.handle), P);
   if (handoff_at)
@@ -293,6 +296,11 @@ static void run_stream(uint32_t element, uint32_t capacity, uint64_t total, uint
   assert_int_equal(prod.done, total);
   assert_int_equal(cons.done, total);
   assert_int_equal(cons.checksum, prod.checksum);
+}
+
+static void run_stream(uint32_t element, uint32_t capacity, uint64_t total, uint64_t seed,
+                       uint64_t handoff_at) {
+  run_stream_waiting_for(element, capacity, total, seed, handoff_at, 0);
 }
 
 static void test_stream_64mib(void **state) {
@@ -320,6 +328,15 @@ static void test_stream_producer_moves(void **state) {
   run_stream(2, 1000, 4ull << 20, seed, (2ull << 20) + 6);
 }
 
+static void test_stream_waiting_for_new_data(void **state) {
+  (void)state;
+  /* The consumer waits for NEW_DATA_READABLE, which every read clears: a
+   * producer that skips announcements must still wake it. */
+  uint64_t seed = cm_test_seed(0x5EED0004);
+  printf("seed %llu\n", (unsigned long long)seed);
+  run_stream_waiting_for(1, 4096, 8ull << 20, seed, 0, MOJO_HANDLE_SIGNAL_NEW_DATA_READABLE);
+}
+
 static int group_setup(void **state) {
   (void)state;
   MojoResult rv = MojoInitialize(NULL);
@@ -331,6 +348,7 @@ int main(void) {
       cmocka_unit_test(test_stream_64mib),
       cmocka_unit_test(test_stream_small_ring_elements),
       cmocka_unit_test(test_stream_producer_moves),
+      cmocka_unit_test(test_stream_waiting_for_new_data),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }

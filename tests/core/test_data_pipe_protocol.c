@@ -8,6 +8,8 @@
  * mapping counts where it found them. */
 #include "data_pipe_support.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -141,6 +143,241 @@ static void test_control_message_carrying_a_port(void **state) {
   close_all(p, c);
 }
 
+/* ---- Announcements and shared positions --------------------------------- */
+
+/* The end behind `h` (a reference the caller drops with end_put). */
+static cm_data_pipe_end *end_of(MojoHandle h) {
+  cm_dispatcher *d = cm_handles_get(h);
+  assert_non_null(d);
+  return cm_data_pipe_end_from(d);
+}
+
+static void end_put(cm_data_pipe_end *e) {
+  cm_dispatcher_unref(&e->base);
+}
+
+/* The count in the end's view, without bringing it up to date. */
+static uint32_t view_count(MojoHandle h) {
+  cm_data_pipe_end *e = end_of(h);
+  pthread_mutex_lock(&e->base.lock);
+  uint32_t n = e->count;
+  pthread_mutex_unlock(&e->base.lock);
+  end_put(e);
+  return n;
+}
+
+static uint32_t shared_word(MojoHandle h, size_t field_offset) {
+  cm_data_pipe_end *e = end_of(h);
+  uint32_t v = atomic_load((_Atomic uint32_t *)((uint8_t *)e->shared + field_offset));
+  end_put(e);
+  return v;
+}
+
+/* Plays a hostile peer writing a word of the shared header. */
+static void set_shared_word(MojoHandle h, size_t field_offset, uint32_t v) {
+  cm_data_pipe_end *e = end_of(h);
+  atomic_store((_Atomic uint32_t *)((uint8_t *)e->shared + field_offset), v);
+  end_put(e);
+}
+
+#define WRITE_POS offsetof(cm_data_pipe_shared, write_pos)
+#define WRITE_ANNOUNCED offsetof(cm_data_pipe_shared, write_announced)
+#define READ_POS offsetof(cm_data_pipe_shared, read_pos)
+#define READ_ANNOUNCED offsetof(cm_data_pipe_shared, read_announced)
+
+typedef struct fired {
+  int count;
+  MojoResult result;
+  MojoHandleSignals satisfied;
+} fired;
+
+static void on_fired(const struct MojoTrapEvent *ev) {
+  fired *f = (fired *)ev->trigger_context;
+  if (ev->result == MOJO_RESULT_CANCELLED)
+    return;
+  f->count++;
+  f->result = ev->result;
+  f->satisfied = ev->signals_state.satisfied_signals;
+}
+
+static MojoHandle trap_on(MojoHandle h, MojoHandleSignals signals, fired *f) {
+  MojoHandle t;
+  assert_int_equal(MojoCreateTrap(on_fired, NULL, &t), P);
+  assert_int_equal(
+      MojoAddTrigger(t, h, signals, MOJO_TRIGGER_CONDITION_SIGNALS_SATISFIED, (uintptr_t)f, NULL),
+      P);
+  return t;
+}
+
+static void test_skipped_announcements_still_wake(void **state) {
+  (void)state;
+  MojoHandle p, c;
+  create_pipe(1, 64, &p, &c);
+  fired f = {0};
+  MojoHandle t = trap_on(c, SIG_R, &f);
+  assert_int_equal(MojoArmTrap(t, NULL, NULL, NULL), P);
+  /* The first write is announced (the consumer asked for it) and fires. */
+  write_all(p, "abcd", 4);
+  assert_int_equal(f.count, 1);
+  assert_true(f.satisfied & SIG_R);
+  assert_int_equal(shared_word(c, WRITE_ANNOUNCED), 1);
+  /* A READABLE consumer with NEW_DATA_READABLE up needs no news: the next
+   * writes send nothing, and its view lags, but every count it reports is
+   * fresh. */
+  write_all(p, "efgh", 4);
+  write_all(p, "ijkl", 4);
+  assert_int_equal(view_count(c), 4);
+  assert_signals(c, SIG_R | SIG_NEW, SIG_R | SIG_NEW | SIG_PC | SIG_REMOTE);
+  assert_int_equal(query(c), 12);
+  /* Reading it all makes the consumer ask for the next announcement. */
+  char buf[16];
+  uint32_t n = sizeof(buf);
+  assert_int_equal(MojoReadData(c, NULL, buf, &n), P);
+  assert_int_equal(n, 12);
+  assert_memory_equal(buf, "abcdefghijkl", 12);
+  assert_int_equal(shared_word(c, WRITE_ANNOUNCED), 0);
+  /* A trap armed now fires on the next write. */
+  assert_int_equal(MojoArmTrap(t, NULL, NULL, NULL), P);
+  write_all(p, "m", 1);
+  assert_int_equal(f.count, 2);
+  assert_true(f.satisfied & SIG_R);
+  assert_int_equal(MojoClose(t), P);
+  close_all(p, c);
+}
+
+static void test_new_data_wakes_after_partial_read(void **state) {
+  (void)state;
+  MojoHandle p, c;
+  create_pipe(1, 64, &p, &c);
+  write_all(p, "abcd", 4);
+  write_all(p, "efgh", 4); /* not announced */
+  /* A read clears NEW_DATA_READABLE: from then on the consumer wants to
+   * hear of more data, although it is still READABLE. */
+  char buf[4];
+  uint32_t n = 2;
+  assert_int_equal(MojoReadData(c, NULL, buf, &n), P);
+  assert_signals(c, SIG_R, SIG_R | SIG_NEW | SIG_PC | SIG_REMOTE);
+  fired f = {0};
+  MojoHandle t = trap_on(c, SIG_NEW, &f);
+  assert_int_equal(MojoArmTrap(t, NULL, NULL, NULL), P);
+  write_all(p, "i", 1);
+  assert_int_equal(f.count, 1);
+  assert_true(f.satisfied & SIG_NEW);
+  assert_int_equal(query(c), 7);
+  assert_int_equal(MojoClose(t), P);
+  close_all(p, c);
+}
+
+static void test_producer_wakes_when_room_is_skipped(void **state) {
+  (void)state;
+  /* The consumer announces its first read only: the producer learns of
+   * the rest from the header, and a full producer still wakes. */
+  MojoHandle p, c;
+  create_pipe(1, 8, &p, &c);
+  write_all(p, "abcdefgh", 8);
+  assert_signals(p, 0, SIG_W | SIG_PC | SIG_REMOTE);
+  fired f = {0};
+  MojoHandle t = trap_on(p, SIG_W, &f);
+  assert_int_equal(MojoArmTrap(t, NULL, NULL, NULL), P);
+  char buf[8];
+  uint32_t n = 2;
+  assert_int_equal(MojoReadData(c, NULL, buf, &n), P);
+  assert_int_equal(f.count, 1);
+  n = 2;
+  assert_int_equal(MojoReadData(c, NULL, buf, &n), P);
+  assert_int_equal(view_count(p), 2); /* the second read was not announced */
+  n = 8;
+  assert_int_equal(MojoWriteData(p, "12345678", &n, NULL), P);
+  assert_int_equal(n, 4);
+  /* Full again: the producer asked for news, the next read wakes it. */
+  assert_int_equal(shared_word(p, READ_ANNOUNCED), 0);
+  assert_int_equal(MojoArmTrap(t, NULL, NULL, NULL), P);
+  n = 8;
+  assert_int_equal(MojoReadData(c, NULL, buf, &n), P);
+  assert_int_equal(n, 8);
+  assert_memory_equal(buf, "efgh1234", 8);
+  assert_int_equal(f.count, 2);
+  assert_int_equal(MojoClose(t), P);
+  close_all(p, c);
+}
+
+static void test_closure_counts_unannounced_data(void **state) {
+  (void)state;
+  MojoHandle p, c;
+  create_pipe(1, 64, &p, &c);
+  write_all(p, "abcd", 4);
+  write_all(p, "efgh", 4); /* not announced */
+  assert_int_equal(MojoClose(p), P);
+  assert_signals(c, SIG_R | SIG_NEW | SIG_PC, SIG_R | SIG_NEW | SIG_PC);
+  char buf[16];
+  uint32_t n = sizeof(buf);
+  assert_int_equal(MojoReadData(c, NULL, buf, &n), P);
+  assert_int_equal(n, 8);
+  assert_int_equal(MojoReadData(c, NULL, buf, &n), MOJO_RESULT_FAILED_PRECONDITION);
+  assert_int_equal(MojoClose(c), P);
+}
+
+static void test_bad_shared_positions(void **state) {
+  (void)state;
+  /* Ring of 16 4-byte-element bytes; positions live in [0, 32). */
+  struct {
+    bool to_consumer; /* the producer's position is bad, as the consumer reads it */
+    uint32_t value;
+  } cases[] = {
+      {true, 32},         /* beyond two laps */
+      {true, UINT32_MAX}, /* far beyond */
+      {true, 6},          /* not whole elements */
+      {true, 24},         /* 24 ahead of the reader at 0: more than a ring */
+      {false, 32},        /* the consumer's, beyond two laps */
+      {false, 2},         /* not whole elements */
+      {false, 20},        /* ahead of the writer (at 16 once the ring is full) */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    MojoHandle p, c;
+    create_pipe(4, 16, &p, &c);
+    write_all(p, "abcdefgh", 8);
+    if (cases[i].to_consumer) {
+      set_shared_word(c, WRITE_POS, cases[i].value);
+      /* Broken for good: what was counted before stays readable. */
+      assert_int_equal(query(c), 8);
+      assert_true(signals_of(c).satisfied_signals & SIG_PC);
+      char buf[16];
+      uint32_t n = 16;
+      assert_int_equal(MojoReadData(c, NULL, buf, &n), P);
+      assert_int_equal(n, 8);
+      assert_memory_equal(buf, "abcdefgh", 8);
+      n = 16;
+      assert_int_equal(MojoReadData(c, NULL, buf, &n), MOJO_RESULT_FAILED_PRECONDITION);
+    } else {
+      /* Fill the producer's view so that it has to read the header. */
+      write_all(p, "ijklmnop", 8);
+      set_shared_word(p, READ_POS, cases[i].value);
+      uint32_t n = 4;
+      assert_int_equal(MojoWriteData(p, "qrst", &n, NULL), MOJO_RESULT_FAILED_PRECONDITION);
+      assert_signals(p, SIG_PC, SIG_PC);
+    }
+    close_all(p, c);
+  }
+}
+
+static void test_stale_shared_position_is_harmless(void **state) {
+  (void)state;
+  /* A position behind what the view counts (a peer's write the header
+   * does not show yet, or a peer moving backwards) changes nothing. */
+  MojoHandle p, c;
+  create_pipe(1, 16, &p, &c);
+  write_all(p, "abcdefgh", 8);
+  assert_int_equal(query(c), 8);
+  set_shared_word(c, WRITE_POS, 4);
+  assert_int_equal(query(c), 8);
+  assert_false(signals_of(c).satisfied_signals & SIG_PC);
+  char buf[8];
+  uint32_t n = 8;
+  assert_int_equal(MojoReadData(c, NULL, buf, &n), P);
+  assert_memory_equal(buf, "abcdefgh", 8);
+  close_all(p, c);
+}
+
 static int group_setup(void **state) {
   (void)state;
   MojoResult rv = MojoInitialize(NULL);
@@ -155,6 +392,18 @@ int main(void) {
                                       cm_test_teardown_resources),
       cmocka_unit_test_setup_teardown(test_control_message_carrying_a_port, cm_test_setup_resources,
                                       cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_skipped_announcements_still_wake,
+                                      cm_test_setup_resources, cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_new_data_wakes_after_partial_read,
+                                      cm_test_setup_resources, cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_producer_wakes_when_room_is_skipped,
+                                      cm_test_setup_resources, cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_closure_counts_unannounced_data, cm_test_setup_resources,
+                                      cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_bad_shared_positions, cm_test_setup_resources,
+                                      cm_test_teardown_resources),
+      cmocka_unit_test_setup_teardown(test_stale_shared_position_is_harmless,
+                                      cm_test_setup_resources, cm_test_teardown_resources),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -26,6 +26,7 @@
 
 #include "cm_limits.h"
 #include "core/core.h"
+#include "core/data_pipe.h"
 #include "core/handle_table.h"
 #include "core/message.h"
 #include "core/message_serialize.h"
@@ -161,6 +162,11 @@ static void read_all(MojoHandle c, uint8_t *data, uint32_t n) {
   assert_int_equal(k, n);
 }
 
+static void close_all_ends(MojoHandle a, MojoHandle b) {
+  assert_int_equal(MojoClose(a), P);
+  assert_int_equal(MojoClose(b), P);
+}
+
 static void fill(uint8_t *p, uint32_t n, uint8_t seed) {
   for (uint32_t i = 0; i < n; i++)
     p[i] = (uint8_t)(seed + i * 7);
@@ -281,6 +287,61 @@ static void test_data_pipe_producer(void **state) {
   assert_int_equal(MojoClose(c), P);
   assert_true(satisfied(p2) & MOJO_HANDLE_SIGNAL_PEER_CLOSED);
   assert_int_equal(MojoClose(p2), P);
+  free(s.ports);
+}
+
+/* The consumer's position in the ring's shared header (data_pipe.h), as a
+ * hostile peer could rewrite it. */
+static void set_consumer_position(MojoHandle p, uint32_t pos) {
+  cm_dispatcher *d = cm_handles_get(p);
+  assert_non_null(d);
+  atomic_store(&cm_data_pipe_end_from(d)->shared->read_pos, pos);
+  cm_dispatcher_unref(d);
+}
+
+/* An end on its second lap of the ring moves: the lap is not in the blob,
+ * the rebuilt end takes it from its position in the shared header. One
+ * whose header position disagrees with the blob's offset comes back with
+ * its peer counted as broken, keeping only what the blob counted. */
+static void test_data_pipe_lap_from_header(void **state) {
+  (void)state;
+  MojoHandle p, c;
+  uint8_t in[128], out[128];
+  create_data_pipe(64, &p, &c);
+  fill(in, sizeof(in), 3);
+  write_all(p, in, 64);
+  read_all(c, out, 64); /* the consumer is at 64: offset 0, second lap */
+  write_all(p, in + 64, 10);
+  sent s = make_sent(NULL, 0, &c, 1);
+  cm_message *m = round_trip(&s);
+  MojoHandle h[1];
+  uint32_t nh = 1;
+  receive(m, s.ports, NULL, h, &nh);
+  MojoHandle c2 = h[0];
+  read_all(c2, out, 10);
+  assert_memory_equal(out, in + 64, 10);
+  write_all(p, in, 64); /* a full ring again: only right with the lap */
+  read_all(c2, out, 64);
+  assert_memory_equal(out, in, 64);
+  assert_false(satisfied(c2) & MOJO_HANDLE_SIGNAL_PEER_CLOSED);
+  close_all_ends(p, c2);
+  free(s.ports);
+
+  create_data_pipe(64, &p, &c);
+  write_all(p, in, 8);
+  read_all(c, out, 4);
+  set_consumer_position(p, 12); /* the blob will say offset 4 */
+  s = make_sent(NULL, 0, &c, 1);
+  m = round_trip(&s);
+  nh = 1;
+  receive(m, s.ports, NULL, h, &nh);
+  c2 = h[0];
+  assert_true(satisfied(c2) & MOJO_HANDLE_SIGNAL_PEER_CLOSED);
+  read_all(c2, out, 4);
+  assert_memory_equal(out, in + 4, 4);
+  uint32_t k = 1;
+  assert_int_equal(MojoReadData(c2, NULL, out, &k), MOJO_RESULT_FAILED_PRECONDITION);
+  close_all_ends(p, c2);
   free(s.ports);
 }
 
@@ -886,6 +947,7 @@ int main(void) {
       T(test_pipe_new_ports),
       T(test_data_pipe_consumer),
       T(test_data_pipe_producer),
+      T(test_data_pipe_lap_from_header),
       T(test_shared_buffer),
       T(test_platform_handle),
       T(test_empty),
