@@ -65,7 +65,12 @@ cm_message *cm_message_alloc(void) {
 /* Payload buffers come from the platform's buffer pool (large messages
  * reuse memory instead of faulting in fresh pages on every hop). */
 static void free_payload(cm_message *m) {
-  if (m->payload != m->inline_payload) cm_platform_buffer_free(m->payload, m->payload_capacity);
+  if (m->payload_block.base) {
+    cm_platform_buffer_free(m->payload_block.base, m->payload_block.capacity);
+    m->payload_block.base = NULL;
+  } else if (m->payload != m->inline_payload) {
+    cm_platform_buffer_free(m->payload, m->payload_capacity);
+  }
 }
 
 static void message_free(cm_message *m) {

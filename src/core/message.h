@@ -32,6 +32,13 @@
  * costs one allocation. */
 #define CM_MESSAGE_INLINE_BYTES 128
 
+/* A buffer (cm_platform_buffer_alloc) a received message's payload lives in
+ * without a copy: the frame it arrived in. */
+typedef struct cm_message_block {
+  void *base;
+  size_t capacity;
+} cm_message_block;
+
 typedef struct cm_message {
   uintptr_t context;
   MojoMessageContextSerializer serializer;
@@ -52,6 +59,9 @@ typedef struct cm_message {
 
   /* The node the message came from; zero for one written in this process. */
   cm_node_name source_node;
+  /* When set, `payload` points into this block, which the message owns
+   * (instead of owning `payload` itself). */
+  cm_message_block payload_block;
 
   uint8_t inline_payload[CM_MESSAGE_INLINE_BYTES] __attribute__((aligned(16)));
 } cm_message;

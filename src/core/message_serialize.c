@@ -66,7 +66,7 @@ static MojoResult measure(const cm_message *m, uint32_t n, size_t num_event_port
  * measured sizes), moving the dispatchers' handles into out->handles. */
 static MojoResult write_message(cm_message *m, uint32_t n, const shape *shapes,
                                 const cm_port_name *event_ports, size_t headroom,
-                                cm_serialized_message *out) {
+                                bool payload_apart, cm_serialized_message *out) {
   uint8_t *base = out->bytes + headroom;
   uint8_t *entry = base + HEADER;
   uint8_t *blob = entry + (size_t)ENTRY * n;
@@ -96,14 +96,25 @@ static MojoResult write_message(cm_message *m, uint32_t n, const shape *shapes,
   cm_le_put32(base + 4, (uint32_t)(blob - base));
   cm_le_put32(base + 8, m->payload_size);
   cm_le_put32(base + 12, 0);
-  if (m->payload_size)
+  if (payload_apart) {
+    out->tail = m->payload;
+    out->tail_num_bytes = m->payload_size;
+  } else if (m->payload_size) {
     memcpy(blob, m->payload, m->payload_size);
+  }
   return MOJO_RESULT_OK;
 }
 
 MojoResult cm_message_serialize_for_transport(cm_message *m, const cm_port_name *event_ports,
                                               size_t num_event_ports, size_t headroom,
                                               cm_serialized_message *out) {
+  return cm_message_serialize_for_transport_ex(m, event_ports, num_event_ports, headroom, false,
+                                               out);
+}
+
+MojoResult cm_message_serialize_for_transport_ex(cm_message *m, const cm_port_name *event_ports,
+                                                 size_t num_event_ports, size_t headroom,
+                                                 bool payload_apart, cm_serialized_message *out) {
   if (m->context) {
     /* A context message has no dispatchers until its serializer attaches
      * some, and their ports were never handed to the ports layer: whatever
@@ -130,19 +141,21 @@ MojoResult cm_message_serialize_for_transport(cm_message *m, const cm_port_name 
   }
   uint64_t num_bytes = 0, num_handles = 0;
   MojoResult rv = measure(m, n, num_event_ports, headroom, shapes, &num_bytes, &num_handles);
+  if (payload_apart)
+    num_bytes -= m->payload_size;
   cm_serialized_message s = {.num_bytes = (size_t)num_bytes, .num_handles = (size_t)num_handles};
   if (rv == MOJO_RESULT_OK) {
     s.bytes = cm_platform_buffer_alloc((size_t)num_bytes, &s.capacity);
     /* Zeroed up to the payload, which is copied over whole: padding and
      * headroom must not leak this process's memory. */
     if (s.bytes)
-      memset(s.bytes, 0, (size_t)num_bytes - m->payload_size);
+      memset(s.bytes, 0, (size_t)num_bytes - (payload_apart ? 0 : m->payload_size));
     s.handles = calloc(num_handles ? num_handles : 1, sizeof(*s.handles));
     if (!s.bytes || !s.handles)
       rv = MOJO_RESULT_RESOURCE_EXHAUSTED;
   }
   if (rv == MOJO_RESULT_OK)
-    rv = write_message(m, n, shapes, event_ports, headroom, &s);
+    rv = write_message(m, n, shapes, event_ports, headroom, payload_apart, &s);
   free(shapes);
   if (rv != MOJO_RESULT_OK) {
     /* calloc'd entries are {0, 0}: invalid handles, so closing is safe. */
@@ -220,12 +233,20 @@ static bool parse(const uint8_t *p, size_t len, size_t num_handles, size_t num_e
   return true;
 }
 
-/* A committed, sent message with room for n dispatchers and the payload. */
-static cm_message *message_new(uint32_t n, const uint8_t *payload, uint32_t payload_size) {
+/* A committed, sent message with room for n dispatchers and the payload.
+ * With a block (*block set), the payload is used where it is, inside the
+ * block, which the message takes (*block is cleared). */
+static cm_message *message_new(uint32_t n, const uint8_t *payload, uint32_t payload_size,
+                               cm_message_block *block) {
   cm_message *m = cm_message_alloc();
   if (!m)
     return NULL;
-  if (payload_size > CM_MESSAGE_INLINE_BYTES) {
+  if (block && block->base) {
+    m->payload = (uint8_t *)payload;
+    m->payload_capacity = payload_size;
+    m->payload_block = *block;
+    block->base = NULL;
+  } else if (payload_size > CM_MESSAGE_INLINE_BYTES) {
     size_t cap;
     m->payload = cm_platform_buffer_alloc(payload_size, &cap);
     m->payload_capacity = (uint32_t)cap;
@@ -238,7 +259,7 @@ static cm_message *message_new(uint32_t n, const uint8_t *payload, uint32_t payl
     return NULL;
   }
   m->dispatcher_capacity = n;
-  if (payload_size)
+  if (payload_size && m->payload != payload)
     memcpy(m->payload, payload, payload_size);
   m->payload_size = payload_size;
   m->serialized = m->committed = true;
@@ -269,6 +290,14 @@ static MojoResult materialize(cm_message *m, const uint8_t *p, const entry *entr
 
 MojoResult cm_message_deserialize(const void *bytes, size_t num_bytes, cm_platform_handle *handles,
                                   size_t num_handles, size_t num_event_ports, cm_message **out) {
+  return cm_message_deserialize_ex(bytes, num_bytes, handles, num_handles, num_event_ports, NULL,
+                                   out);
+}
+
+MojoResult cm_message_deserialize_ex(const void *bytes, size_t num_bytes,
+                                     cm_platform_handle *handles, size_t num_handles,
+                                     size_t num_event_ports, cm_message_block *block,
+                                     cm_message **out) {
   const uint8_t *p = bytes;
   entry *entries = NULL;
   cm_message *m = NULL;
@@ -292,7 +321,7 @@ MojoResult cm_message_deserialize(const void *bytes, size_t num_bytes, cm_platfo
   }
   if (!parse(p, num_bytes, num_handles, num_event_ports, n, entries, &payload))
     goto fail;
-  m = message_new(n, p + payload, (uint32_t)(num_bytes - payload));
+  m = message_new(n, p + payload, (uint32_t)(num_bytes - payload), block);
   if (!m) {
     rv = MOJO_RESULT_RESOURCE_EXHAUSTED;
     goto fail;
@@ -309,6 +338,10 @@ MojoResult cm_message_deserialize(const void *bytes, size_t num_bytes, cm_platfo
 fail:
   free(entries);
   cm_platform_handles_close(handles, num_handles);
+  if (block && block->base) {
+    cm_platform_buffer_free(block->base, block->capacity);
+    block->base = NULL;
+  }
   return rv;
 }
 

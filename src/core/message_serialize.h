@@ -61,6 +61,10 @@ typedef struct cm_serialized_message {
   uint8_t *bytes;   /* from cm_platform_buffer_alloc, `capacity` bytes */
   size_t capacity;
   size_t num_bytes; /* headroom included */
+  /* With payload_apart: the user payload, not copied; it points into the
+   * message and is valid as long as the message is. */
+  const uint8_t *tail;
+  size_t tail_num_bytes;
   cm_platform_handle *handles;
   size_t num_handles;
 } cm_serialized_message;
@@ -100,6 +104,13 @@ MojoResult cm_message_serialize_for_transport(cm_message *m, const cm_port_name 
                                               size_t num_event_ports, size_t headroom,
                                               cm_serialized_message *out);
 
+/* The same; with payload_apart the user payload is not copied behind the
+ * rest but left in the message (out->tail), for a sender that writes both
+ * pieces as one frame (cm_node_channel_write2). */
+MojoResult cm_message_serialize_for_transport_ex(cm_message *m, const cm_port_name *event_ports,
+                                                 size_t num_event_ports, size_t headroom,
+                                                 bool payload_apart, cm_serialized_message *out);
+
 /* Frees the bytes and closes the handles still held. Accepts a zeroed
  * struct; leaves it zeroed. */
 void cm_serialized_message_free(cm_serialized_message *s);
@@ -126,6 +137,16 @@ void cm_serialized_message_free(cm_serialized_message *s);
  *                       that passed every check but could not be mapped). */
 MojoResult cm_message_deserialize(const void *bytes, size_t num_bytes, cm_platform_handle *handles,
                                   size_t num_handles, size_t num_event_ports, cm_message **out);
+
+/* The same, also taking `block` (may be NULL or empty): a buffer from
+ * cm_platform_buffer_alloc that holds bytes[0..num_bytes) and that the
+ * message may keep as the storage of its payload, which is then not copied
+ * (a large frame received into a buffer of its own). The block is taken
+ * whatever the result (block->base cleared). */
+MojoResult cm_message_deserialize_ex(const void *bytes, size_t num_bytes,
+                                     cm_platform_handle *handles, size_t num_handles,
+                                     size_t num_event_ports, cm_message_block *block,
+                                     cm_message **out);
 
 /* One dispatcher from its blob (validated here again: these functions are
  * entry points of their own for tests and fuzzers), its OS handles (all

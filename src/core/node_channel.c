@@ -282,6 +282,12 @@ static uint32_t peek_type(const void *bytes) {
 
 MojoResult cm_node_channel_write(cm_node_channel *c, const void *bytes, size_t num_bytes,
                                  cm_platform_handle *fds, size_t num_fds) {
+  return cm_node_channel_write2(c, bytes, num_bytes, NULL, 0, fds, num_fds);
+}
+
+MojoResult cm_node_channel_write2(cm_node_channel *c, const void *bytes, size_t num_bytes,
+                                  const void *tail, size_t tail_num_bytes, cm_platform_handle *fds,
+                                  size_t num_fds) {
   if (!fds && num_fds)
     return MOJO_RESULT_INVALID_ARGUMENT;
   MojoResult r = MOJO_RESULT_OK;
@@ -312,7 +318,8 @@ MojoResult cm_node_channel_write(cm_node_channel *c, const void *bytes, size_t n
     r = MOJO_RESULT_SHOULD_WAIT;
     goto fail;
   }
-  r = cm_platform_transport_write(c->transport, bytes, num_bytes, fds, num_fds);
+  r = cm_platform_transport_write2(c->transport, bytes, num_bytes, tail, tail_num_bytes, fds,
+                                   num_fds);
   /* The transport resets what it took to invalid; what it refused is still
    * here and is closed below (a no-op for invalid entries). */
   if (r == MOJO_RESULT_OK)
@@ -370,6 +377,10 @@ void cm_node_channel_destroy(cm_node_channel *c) {
   pthread_mutex_destroy(&c->send_mu);
   pthread_mutex_destroy(&c->mu);
   free(c);
+}
+
+bool cm_node_channel_take_frame(cm_node_channel *c, void **base, size_t *capacity) {
+  return cm_platform_transport_take_frame(c->transport, base, capacity);
 }
 
 uint32_t cm_node_channel_version(cm_node_channel *c) {

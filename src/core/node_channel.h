@@ -94,6 +94,13 @@ MojoResult cm_node_channel_start(cm_node_channel *channel);
 MojoResult cm_node_channel_write(cm_node_channel *channel, const void *bytes, size_t num_bytes,
                                  cm_platform_handle *fds, size_t num_fds);
 
+/* The same with the message in two pieces, bytes then tail (see
+ * cm_platform_transport_write2): a large user message is sent from where it
+ * is, not gathered behind its headers first. */
+MojoResult cm_node_channel_write2(cm_node_channel *channel, const void *bytes, size_t num_bytes,
+                                  const void *tail, size_t tail_num_bytes,
+                                  cm_platform_handle *fds, size_t num_fds);
+
 /* Encodes and sends an EVENT: the serialized ports event
  * event[0..event_num_bytes) and the user message payload[0..payload_num_bytes)
  * carrying num_handles Mojo handles, with fds[0..num_fds). Encodes into a
@@ -116,6 +123,12 @@ void cm_node_channel_close(cm_node_channel *channel, MojoResult reason, const ch
  * channel. Not from the channel's own callbacks; no other thread may use
  * the channel any more. NULL is a no-op. */
 void cm_node_channel_destroy(cm_node_channel *channel);
+
+/* From inside on_message only: takes the buffer the message arrived in
+ * (see cm_platform_transport_take_frame), so that what the parsed view
+ * points to stays valid after the call, in *base. False (nothing taken) for
+ * a small message or one that shares its buffer. */
+bool cm_node_channel_take_frame(cm_node_channel *channel, void **base, size_t *capacity);
 
 /* The agreed protocol version, or 0 before the peer's HELLO. */
 uint32_t cm_node_channel_version(cm_node_channel *channel);

@@ -270,7 +270,8 @@ void peer_drop(cm_peer *p, MojoResult reason, const char *text) {
 
 /* ---- Events out ---------------------------------------------------------- */
 
-/* One EVENT frame: bytes plus the OS handles of its user message. */
+/* One EVENT frame: bytes (and for a large user message, its payload apart
+ * as s.tail, still in the message) plus the OS handles of its user message. */
 typedef struct frame {
   cm_serialized_message s;    /* bytes + handles (a user message) */
   cm_node_message_buffer buf; /* or just bytes (other events) */
@@ -278,9 +279,34 @@ typedef struct frame {
   size_t num_bytes;
 } frame;
 
+/* User payloads from this size on go out from the message itself (one iovec
+ * more) instead of being copied behind the headers. */
+enum { kPayloadApartBytes = 4096 };
+
 static void frame_free(frame *f) {
   cm_serialized_message_free(&f->s);
   cm_node_message_buffer_free(&f->buf);
+}
+
+/* Makes the frame one piece (for queueing). False when out of memory. */
+static bool frame_gather(frame *f) {
+  if (!f->s.tail_num_bytes)
+    return true;
+  size_t n = f->num_bytes + f->s.tail_num_bytes, cap;
+  uint8_t *b = cm_platform_buffer_alloc(n, &cap);
+  if (!b)
+    return false;
+  memcpy(b, f->bytes, f->num_bytes);
+  memcpy(b + f->num_bytes, f->s.tail, f->s.tail_num_bytes);
+  cm_platform_buffer_free(f->s.bytes, f->s.capacity);
+  f->s.bytes = b;
+  f->s.capacity = cap;
+  f->s.num_bytes = n;
+  f->s.tail = NULL;
+  f->s.tail_num_bytes = 0;
+  f->bytes = b;
+  f->num_bytes = n;
+  return true;
 }
 
 /* The core message of a user message that cannot leave the process (a
@@ -308,11 +334,13 @@ static MojoResult fallback_message(size_t num_ports, size_t headroom, cm_seriali
   return MOJO_RESULT_OK;
 }
 
-/* Serializes `ev` (consumed) into one EVENT frame. False when out of memory. */
+/* Serializes `ev` into one EVENT frame; a large payload stays in the
+ * event's message (destroy the event after the frame). False when out of
+ * memory. */
 static bool event_to_frame(cm_event *ev, frame *f) {
   memset(f, 0, sizeof(*f));
   size_t event_num_bytes = cm_event_serialized_size(ev);
-  void *event_at = NULL, *payload_at = NULL;
+  void *event_at = NULL;
   bool ok;
   if (cm_event_get_type(ev) == CM_EVENT_USER_MESSAGE) {
     size_t headroom =
@@ -323,8 +351,9 @@ static bool event_to_frame(cm_event *ev, frame *f) {
     MojoResult r = MOJO_RESULT_RESOURCE_EXHAUSTED;
     if (sent) {
       cm_event_get_sent_ports(ev, sent);
-      r = cm_message_serialize_for_transport(cm_event_payload(ev), sent, num_ports, headroom,
-                                             &f->s);
+      cm_message *m = cm_event_payload(ev);
+      r = cm_message_serialize_for_transport_ex(m, sent, num_ports, headroom,
+                                                m->payload_size >= kPayloadApartBytes, &f->s);
       if (sent != local)
         free(sent);
     }
@@ -333,12 +362,11 @@ static bool event_to_frame(cm_event *ev, frame *f) {
     ok = r == MOJO_RESULT_OK;
     if (ok) {
       /* The node header goes into the headroom: no second copy. */
-      cm_node_message_buffer wrap = {.bytes = f->s.bytes, .capacity = f->s.num_bytes};
       uint32_t num_handles = cm_le_get32(f->s.bytes + headroom);
-      ok = cm_node_message_encode_event(&wrap, event_num_bytes, f->s.num_bytes - headroom,
-                                        num_handles, f->s.num_handles, &event_at,
-                                        &payload_at) == MOJO_RESULT_OK &&
-           wrap.bytes == f->s.bytes;
+      size_t core_bytes = f->s.num_bytes - headroom + f->s.tail_num_bytes;
+      ok = cm_node_message_write_event_prefix(f->s.bytes, event_num_bytes, core_bytes, num_handles,
+                                              f->s.num_handles) == MOJO_RESULT_OK;
+      event_at = f->s.bytes + CM_NODE_MESSAGE_EVENT_PREFIX_BYTES;
       f->bytes = f->s.bytes;
       f->num_bytes = f->s.num_bytes;
     }
@@ -350,8 +378,7 @@ static bool event_to_frame(cm_event *ev, frame *f) {
   }
   if (ok)
     cm_event_serialize(ev, event_at);
-  cm_event_destroy(ev);
-  if (!ok)
+  else
     frame_free(f);
   return ok;
 }
@@ -392,13 +419,16 @@ void cm_node_controller_forward_event(const cm_node_name *to, cm_event *ev) {
   pthread_mutex_lock(&ctl.mu);
   cm_peer *p = ok ? route_to_locked(to) : NULL;
   bool now = p && p->state == PEER_ACTIVE;
-  if (p && !now)
+  /* A frame that waits is kept in one piece (the message goes below). */
+  if (p && !now && frame_gather(&f))
     peer_send_locked(p, f.bytes, f.num_bytes, f.s.handles, f.s.num_handles);
   pthread_mutex_unlock(&ctl.mu);
   if (now)
-    peer_send_now(p, f.bytes, f.num_bytes, f.s.handles, f.s.num_handles);
+    (void)cm_node_channel_write2(p->channel, f.bytes, f.num_bytes, f.s.tail, f.s.tail_num_bytes,
+                                 f.s.handles, f.s.num_handles);
   if (ok)
     frame_free(&f);
+  cm_event_destroy(ev);
   if (p) {
     cm_peer_unref(p);
   } else {
@@ -460,8 +490,13 @@ static const char *handle_event(cm_peer *p, const cm_node_message *m, cm_platfor
   }
   if (cm_event_get_type(ev) == CM_EVENT_USER_MESSAGE) {
     cm_message *msg;
-    MojoResult r = cm_message_deserialize(m->u.event.payload, m->u.event.payload_num_bytes, fds,
-                                          num_fds, cm_event_num_ports(ev), &msg);
+    /* A large message keeps the buffer it arrived in as its payload's
+     * storage: no copy out of the frame. */
+    cm_message_block block = {NULL, 0};
+    if (m->u.event.payload_num_bytes >= kPayloadApartBytes)
+      (void)cm_node_channel_take_frame(p->channel, &block.base, &block.capacity);
+    MojoResult r = cm_message_deserialize_ex(m->u.event.payload, m->u.event.payload_num_bytes, fds,
+                                             num_fds, cm_event_num_ports(ev), &block, &msg);
     if (r != MOJO_RESULT_OK) {
       cm_event_destroy(ev);
       return r == MOJO_RESULT_DATA_LOSS ? "EVENT: malformed user message"

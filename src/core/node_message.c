@@ -531,24 +531,49 @@ MojoResult cm_node_message_encode_introduce(cm_node_message_buffer *buf,
   return encode_one_name(buf, CM_NODE_MESSAGE_INTRODUCE, peer_name, has_channel ? 1 : 0, NULL);
 }
 
+static bool event_args_ok(size_t event_num_bytes, size_t payload_num_bytes, uint32_t num_handles,
+                          size_t num_fds) {
+  return event_num_bytes >= CM_NODE_MESSAGE_MIN_EVENT_BYTES && event_num_bytes % 8 == 0 &&
+         event_num_bytes <= CM_MAX_NODE_EVENT_BYTES && payload_num_bytes <= CM_MAX_MESSAGE_BYTES &&
+         num_handles <= CM_MAX_HANDLES_PER_MESSAGE && num_fds <= CM_MAX_OS_HANDLES_PER_FRAME &&
+         !(num_fds > 0 && num_handles == 0);
+}
+
+/* The node header and EVENT body (CM_NODE_MESSAGE_EVENT_PREFIX_BYTES). */
+static void put_event_prefix(uint8_t *p, size_t event_num_bytes, size_t payload_num_bytes,
+                             uint32_t num_handles, size_t num_fds) {
+  memset(p, 0, CM_NODE_MESSAGE_EVENT_PREFIX_BYTES);
+  put16(p, (uint16_t)CM_NODE_MESSAGE_EVENT);
+  put16(p + 4, CM_NODE_MESSAGE_HEADER_BYTES);
+  put16(p + 6, (uint16_t)num_fds);
+  put32(p + 8, CM_NODE_MESSAGE_EVENT_BODY_BYTES);
+  uint8_t *b = p + CM_NODE_MESSAGE_HEADER_BYTES;
+  put32(put32(put32(b, (uint32_t)event_num_bytes), (uint32_t)payload_num_bytes), num_handles);
+}
+
 MojoResult cm_node_message_encode_event(cm_node_message_buffer *buf, size_t event_num_bytes,
                                         size_t payload_num_bytes, uint32_t num_handles,
                                         size_t num_fds, void **event_at, void **payload_at) {
   if (!buf || !event_at || (payload_num_bytes > 0 && !payload_at) ||
-      event_num_bytes < CM_NODE_MESSAGE_MIN_EVENT_BYTES || event_num_bytes % 8 != 0 ||
-      event_num_bytes > CM_MAX_NODE_EVENT_BYTES || payload_num_bytes > CM_MAX_MESSAGE_BYTES ||
-      num_handles > CM_MAX_HANDLES_PER_MESSAGE || num_fds > CM_MAX_OS_HANDLES_PER_FRAME ||
-      (num_fds > 0 && num_handles == 0))
+      !event_args_ok(event_num_bytes, payload_num_bytes, num_handles, num_fds))
     return MOJO_RESULT_INVALID_ARGUMENT;
   uint8_t *p = begin(buf, CM_NODE_MESSAGE_EVENT, event_num_bytes + payload_num_bytes, num_fds);
   if (!p)
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
-  uint8_t *tail =
-      put32(put32(put32(p, (uint32_t)event_num_bytes), (uint32_t)payload_num_bytes), num_handles) +
-      4;
+  put_event_prefix(buf->bytes, event_num_bytes, payload_num_bytes, num_handles, num_fds);
+  uint8_t *tail = buf->bytes + CM_NODE_MESSAGE_EVENT_PREFIX_BYTES;
   *event_at = tail;
   if (payload_at)
     *payload_at = tail + event_num_bytes;
+  return MOJO_RESULT_OK;
+}
+
+MojoResult cm_node_message_write_event_prefix(uint8_t *out, size_t event_num_bytes,
+                                              size_t payload_num_bytes, uint32_t num_handles,
+                                              size_t num_fds) {
+  if (!out || !event_args_ok(event_num_bytes, payload_num_bytes, num_handles, num_fds))
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  put_event_prefix(out, event_num_bytes, payload_num_bytes, num_handles, num_fds);
   return MOJO_RESULT_OK;
 }
 

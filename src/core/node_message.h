@@ -52,8 +52,11 @@
 
 /* Smallest serialized ports event: its 48-byte header (docs/ports.md). */
 #define CM_NODE_MESSAGE_MIN_EVENT_BYTES 48u
-/* Body of an EVENT message (its event and user message follow it). */
+/* Body of an EVENT message (its event and user message follow it), and the
+ * header plus that body: where an EVENT's event starts. */
 #define CM_NODE_MESSAGE_EVENT_BODY_BYTES 16u
+#define CM_NODE_MESSAGE_EVENT_PREFIX_BYTES \
+  (CM_NODE_MESSAGE_HEADER_BYTES + CM_NODE_MESSAGE_EVENT_BODY_BYTES)
 
 /* Message types (the header's 16-bit type). Values never change and are
  * never reused; a new type takes the next value and the protocol version
@@ -270,6 +273,13 @@ MojoResult cm_node_message_encode_accept_broker_client(cm_node_message_buffer *b
 MojoResult cm_node_message_encode_event(cm_node_message_buffer *buf, size_t event_num_bytes,
                                         size_t payload_num_bytes, uint32_t num_handles,
                                         size_t num_fds, void **event_at, void **payload_at);
+/* Writes only the first CM_NODE_MESSAGE_EVENT_PREFIX_BYTES of such an EVENT
+ * (header and body) at `out`, for a sender that lays out the event and the
+ * user message itself (possibly in separate buffers sent as one frame).
+ * Same arguments and refusals as cm_node_message_encode_event. */
+MojoResult cm_node_message_write_event_prefix(uint8_t *out, size_t event_num_bytes,
+                                              size_t payload_num_bytes, uint32_t num_handles,
+                                              size_t num_fds);
 MojoResult cm_node_message_encode_request_port_merge(cm_node_message_buffer *buf,
                                                      const cm_port_name *port_name,
                                                      const void *name, size_t name_num_bytes);

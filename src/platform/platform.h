@@ -597,6 +597,14 @@ MojoResult cm_platform_transport_write(cm_platform_transport *transport, const v
                                        size_t num_bytes, cm_platform_handle *handles,
                                        size_t num_handles);
 
+/* The same for a frame whose payload is in two pieces, bytes[0..num_bytes)
+ * then tail[0..tail_num_bytes): neither is copied unless the socket does not
+ * take the whole frame (then what is left is queued as one piece), so a
+ * large message goes out without being gathered first. */
+MojoResult cm_platform_transport_write2(cm_platform_transport *transport, const void *bytes,
+                                        size_t num_bytes, const void *tail, size_t tail_num_bytes,
+                                        cm_platform_handle *handles, size_t num_handles);
+
 /* The endpoint to watch for readiness (borrowed, valid until destroy). */
 cm_platform_handle cm_platform_transport_handle(const cm_platform_transport *transport);
 
@@ -615,6 +623,16 @@ void cm_platform_transport_on_writable(cm_platform_transport *transport);
  * if the transport wanted write readiness). Later writes fail with
  * FAILED_PRECONDITION. Idempotent. May be called from inside a callback. */
 void cm_platform_transport_shutdown(cm_platform_transport *transport);
+
+/* From inside on_frame only: takes the read buffer that holds the frame
+ * being delivered, so the frame's bytes need not be copied out (they stay
+ * where on_frame was told, now in *base, a cm_platform_buffer_alloc buffer of
+ * *capacity bytes the caller frees with cm_platform_buffer_free). Works only
+ * for a large frame (64 KiB and more) that has the buffer to itself; returns
+ * false otherwise, changing nothing. The transport reads on into a new
+ * buffer. */
+bool cm_platform_transport_take_frame(cm_platform_transport *transport, void **base,
+                                      size_t *capacity);
 
 /* Copies the peer credentials known now to *out (pidfd borrowed, see the
  * struct). Returns OK; INVALID_ARGUMENT if an argument is NULL. */

@@ -65,8 +65,10 @@ static size_t padding_for(size_t frame_bytes) {
  * to the next multiple of 8, and fds. */
 typedef struct frame_cursor {
   uint8_t header[kHeaderBytes];
-  const uint8_t *body;
+  const uint8_t *body; /* the payload: body, then tail */
   size_t body_len;
+  const uint8_t *tail;
+  size_t tail_len;
   size_t pad_len;
   size_t offset; /* bytes of header + body + padding already sent */
   int *fds;
@@ -106,6 +108,8 @@ struct cm_platform_transport {
   /* Read side, used by the one reading thread. */
   uint8_t *buf;
   size_t buf_cap, buf_start, buf_end;
+  /* During on_frame: the frame's first byte, for cm_platform_transport_take_frame. */
+  const uint8_t *frame_now;
   int fds[kFdFifoCapacity];
   size_t num_fds;
 
@@ -291,7 +295,7 @@ MojoResult cm_platform_transport_peer_credentials(const cm_platform_transport *t
  * SHOULD_WAIT when the socket is full, or the failure. Caller holds the
  * write lock. */
 static MojoResult send_cursor(cm_platform_transport *t, frame_cursor *c) {
-  size_t total = kHeaderBytes + c->body_len + c->pad_len;
+  size_t total = kHeaderBytes + c->body_len + c->tail_len + c->pad_len;
   while (c->offset < total) {
     size_t batch = c->num_fds - c->fds_sent;
     if (batch > CM_MAX_OS_HANDLES_PER_SENDMSG)
@@ -302,11 +306,14 @@ static MojoResult send_cursor(cm_platform_transport *t, frame_cursor *c) {
     const struct {
       const uint8_t *base;
       size_t len;
-    } pieces[3] = {{c->header, kHeaderBytes}, {c->body, c->body_len}, {kPadding, c->pad_len}};
-    struct iovec iov[3];
+    } pieces[4] = {{c->header, kHeaderBytes},
+                   {c->body, c->body_len},
+                   {c->tail, c->tail_len},
+                   {kPadding, c->pad_len}};
+    struct iovec iov[4];
     int niov = 0;
     size_t skip = c->offset;
-    for (int i = 0; i < 3 && limit > 0; i++) {
+    for (int i = 0; i < 4 && limit > 0; i++) {
       if (skip >= pieces[i].len) {
         skip -= pieces[i].len;
         continue;
@@ -371,14 +378,17 @@ static void record_write_error(cm_platform_transport *t, MojoResult r) {
   set_wants_write(t, true);
 }
 
+/* Copies what is left of c (fds and the unsent part of the payload, both
+ * pieces made one) into a queued frame. */
 static queued_frame *queue_copy(const frame_cursor *c) {
   size_t fd_bytes = (c->num_fds - c->fds_sent) * sizeof(int);
-  size_t body_done = c->offset > kHeaderBytes ? c->offset - kHeaderBytes : 0;
-  if (body_done > c->body_len)
-    body_done = c->body_len;
-  size_t body_left = c->body_len - body_done;
+  size_t payload_len = c->body_len + c->tail_len;
+  size_t done = c->offset > kHeaderBytes ? c->offset - kHeaderBytes : 0;
+  if (done > payload_len)
+    done = payload_len;
+  size_t left = payload_len - done;
   size_t capacity;
-  queued_frame *q = cm_platform_buffer_alloc(sizeof(*q) + fd_bytes + body_left, &capacity);
+  queued_frame *q = cm_platform_buffer_alloc(sizeof(*q) + fd_bytes + left, &capacity);
   if (!q)
     return NULL;
   q->next = NULL;
@@ -389,22 +399,35 @@ static queued_frame *queue_copy(const frame_cursor *c) {
   q->cursor.fds_sent = 0;
   memcpy(q->storage, c->fds + c->fds_sent, fd_bytes);
   uint8_t *body = (uint8_t *)q->storage + fd_bytes;
-  if (body_left)
-    memcpy(body, c->body + body_done, body_left);
-  /* Only the unsent tail of the body is kept; the cursor then counts as if
-   * the frame's body were that tail. */
+  size_t from_body = done < c->body_len ? c->body_len - done : 0;
+  if (from_body)
+    memcpy(body, c->body + done, from_body);
+  size_t tail_done = done > c->body_len ? done - c->body_len : 0;
+  if (c->tail_len > tail_done)
+    memcpy(body + from_body, c->tail + tail_done, c->tail_len - tail_done);
+  /* Only the unsent part is kept; the cursor then counts as if the frame's
+   * payload were that part. */
   q->cursor.body = body;
-  q->cursor.body_len = body_left;
-  q->cursor.offset = c->offset - body_done;
+  q->cursor.body_len = left;
+  q->cursor.tail = NULL;
+  q->cursor.tail_len = 0;
+  q->cursor.offset = c->offset - done;
   return q;
 }
 
 MojoResult cm_platform_transport_write(cm_platform_transport *t, const void *bytes,
                                        size_t num_bytes, cm_platform_handle *handles,
                                        size_t num_handles) {
-  if (!t || (!bytes && num_bytes) || (!handles && num_handles))
+  return cm_platform_transport_write2(t, bytes, num_bytes, NULL, 0, handles, num_handles);
+}
+
+MojoResult cm_platform_transport_write2(cm_platform_transport *t, const void *bytes,
+                                        size_t num_bytes, const void *tail, size_t tail_num_bytes,
+                                        cm_platform_handle *handles, size_t num_handles) {
+  if (!t || (!bytes && num_bytes) || (!tail && tail_num_bytes) || (!handles && num_handles))
     return MOJO_RESULT_INVALID_ARGUMENT;
-  if (num_handles > CM_MAX_OS_HANDLES_PER_FRAME || num_bytes > CM_MAX_FRAME_PAYLOAD_BYTES)
+  if (num_handles > CM_MAX_OS_HANDLES_PER_FRAME || num_bytes > CM_MAX_FRAME_PAYLOAD_BYTES ||
+      tail_num_bytes > CM_MAX_FRAME_PAYLOAD_BYTES - num_bytes)
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
   int fds[CM_MAX_OS_HANDLES_PER_FRAME];
   for (size_t i = 0; i < num_handles; i++) {
@@ -416,12 +439,15 @@ MojoResult cm_platform_transport_write(cm_platform_transport *t, const void *byt
   for (size_t i = 0; i < num_handles; i++)
     handles[i] = cm_platform_handle_invalid();
 
+  size_t payload = num_bytes + tail_num_bytes;
   frame_cursor c = {.body = bytes,
                     .body_len = num_bytes,
-                    .pad_len = padding_for(kHeaderBytes + num_bytes),
+                    .tail = tail,
+                    .tail_len = tail_num_bytes,
+                    .pad_len = padding_for(kHeaderBytes + payload),
                     .fds = fds,
                     .num_fds = num_handles};
-  put_u32(c.header, (uint32_t)(kHeaderBytes + num_bytes));
+  put_u32(c.header, (uint32_t)(kHeaderBytes + payload));
   put_u16(c.header + 4, kHeaderBytes);
   put_u16(c.header + 6, (uint16_t)num_handles);
   c.header[8] = kFrameVersion;
@@ -443,7 +469,7 @@ MojoResult cm_platform_transport_write(cm_platform_transport *t, const void *byt
       goto out_close;
     }
   }
-  if (t->queued_bytes + num_bytes > CM_MAX_QUEUED_BYTES_PER_CONNECTION) {
+  if (t->queued_bytes + payload > CM_MAX_QUEUED_BYTES_PER_CONNECTION) {
     /* A peer that stops reading may not make this process hold without
      * bound what is written to it: the connection fails instead. */
     record_write_error(t, MOJO_RESULT_RESOURCE_EXHAUSTED);
@@ -581,6 +607,30 @@ static const char *check_header(const uint8_t *h, uint32_t *total, uint16_t *hea
   return NULL;
 }
 
+/* The delegate took the read buffer with its frame: a fresh one. */
+static bool replace_taken_buffer(cm_platform_transport *t) {
+  t->buf = cm_platform_buffer_alloc(kInitialReadBuffer, &t->buf_cap);
+  if (t->buf)
+    return true;
+  t->buf_cap = 0;
+  fail(t, MOJO_RESULT_RESOURCE_EXHAUSTED, "out of memory for the read buffer");
+  return false;
+}
+
+bool cm_platform_transport_take_frame(cm_platform_transport *t, void **base, size_t *capacity) {
+  /* Only a large frame that has the buffer to itself: it starts the buffer
+   * and nothing read after it waits there. */
+  if (!t->frame_now || t->frame_now != t->buf || t->buf_start != t->buf_end ||
+      t->buf_cap < CM_BUFFER_POOL_MIN_BYTES)
+    return false;
+  *base = t->buf;
+  *capacity = t->buf_cap;
+  t->buf = NULL;
+  t->buf_cap = 0;
+  t->frame_now = NULL;
+  return true;
+}
+
 /* Delivers every complete frame in the buffer, then checks the fd FIFO
  * against the frame in progress. Returns false once the transport failed or
  * was shut down (by a check here or by the delegate). */
@@ -659,8 +709,13 @@ static bool parse_frames(cm_platform_transport *t) {
     if (t->buf_start == t->buf_end)
       t->buf_start = t->buf_end = 0;
     /* The payload stays valid during the call: nothing touches buf until we
-     * return here (the delegate may not read on this transport). */
+     * return here (the delegate may not read on this transport), and after
+     * it if the delegate took the buffer with the frame. */
+    t->frame_now = p;
     t->delegate.on_frame(t->context, p + header_bytes, total - header_bytes, handles, num_fds);
+    t->frame_now = NULL;
+    if (!t->buf && !replace_taken_buffer(t))
+      return false;
     if (is_stopped(t))
       return false;
   }

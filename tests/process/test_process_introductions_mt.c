@@ -24,6 +24,31 @@ static void write_seq(MojoHandle h, uint32_t from, uint32_t count) {
   }
 }
 
+/* A message large enough to go out in two pieces and to be kept in the
+ * buffer it arrived in, sent before the two children know each other (it
+ * waits, gathered, for the introduction). */
+#define BIG (300 * 1024)
+
+static uint8_t big_byte(uint32_t i) {
+  return (uint8_t)(i * 131u + (i >> 9));
+}
+
+static void write_big(MojoHandle h) {
+  static uint8_t buf[BIG];
+  for (uint32_t i = 0; i < BIG; i++)
+    buf[i] = big_byte(i);
+  PT_OK(pt_send(h, buf, BIG, NULL, 0));
+}
+
+static void read_big(MojoHandle h) {
+  static uint8_t buf[BIG];
+  uint32_t n = 0;
+  PT_OK(pt_recv(h, buf, BIG, &n, NULL, NULL, PT_TIMEOUT_MS));
+  PT_EQ(n, BIG);
+  for (uint32_t i = 0; i < BIG; i++)
+    PT_CHECK(buf[i] == big_byte(i));
+}
+
 static void read_seq(MojoHandle h, uint32_t from, uint32_t count) {
   for (uint32_t i = 0; i < count; i++) {
     seq s;
@@ -53,6 +78,7 @@ static int child_pair_a(int argc, char **argv) {
   MojoHandle link = take_link(argc, argv), u, v;
   PT_OK(MojoCreateMessagePipe(NULL, &u, &v));
   PT_OK(pt_send(link, "v", 1, &v, 1));
+  write_big(u);
   write_seq(u, 'A', MESSAGES);
   write_seq(link, 'A', LINK_MESSAGES);
   read_seq(u, 'B', MESSAGES);
@@ -75,6 +101,7 @@ static int child_pair_b(int argc, char **argv) {
   PT_EQ(nh, 1);
   PT_EQ(n, 1);
   PT_EQ(buf[0], 'v');
+  read_big(v);
   write_seq(v, 'B', MESSAGES);
   write_seq(link, 'B', LINK_MESSAGES);
   read_seq(v, 'A', MESSAGES);
