@@ -45,6 +45,10 @@ enum {
   kFrameVersion = 1,
   kFrameTypeData = 0,
   kInitialReadBuffer = 16 * 1024,
+  /* After a large frame, the read buffer stays large for this many frames
+   * (so a stream of large frames is read whole, in one recvmsg each when
+   * the socket has them, instead of growing from the small size each time). */
+  kLargeFrameHysteresis = 16,
   kMaxReadsPerCall = 64,
   /* Before a recvmsg the FIFO holds at most one frame's fds; one recvmsg adds
    * at most one sendmsg's worth. */
@@ -110,6 +114,9 @@ struct cm_platform_transport {
   size_t buf_cap, buf_start, buf_end;
   /* During on_frame: the frame's first byte, for cm_platform_transport_take_frame. */
   const uint8_t *frame_now;
+  /* Frames left before a large read buffer is given back; its size. */
+  int large_frames_left;
+  size_t large_buffer_bytes;
   int fds[kFdFifoCapacity];
   size_t num_fds;
 
@@ -607,9 +614,11 @@ static const char *check_header(const uint8_t *h, uint32_t *total, uint16_t *hea
   return NULL;
 }
 
-/* The delegate took the read buffer with its frame: a fresh one. */
+/* The delegate took the read buffer with its frame: a fresh one, as large
+ * while large frames keep coming. */
 static bool replace_taken_buffer(cm_platform_transport *t) {
-  t->buf = cm_platform_buffer_alloc(kInitialReadBuffer, &t->buf_cap);
+  size_t want = t->large_frames_left ? t->large_buffer_bytes : kInitialReadBuffer;
+  t->buf = cm_platform_buffer_alloc(want, &t->buf_cap);
   if (t->buf)
     return true;
   t->buf_cap = 0;
@@ -637,9 +646,9 @@ bool cm_platform_transport_take_frame(cm_platform_transport *t, void **base, siz
 static bool parse_frames(cm_platform_transport *t) {
   for (;;) {
     size_t held = t->buf_end - t->buf_start;
-    if (held == 0 && t->buf_cap > 4 * kInitialReadBuffer) {
-      /* Give back what one large frame made us grow to (to the buffer
-       * pool, so the next large frame finds it again). */
+    if (held == 0 && t->buf_cap > 4 * kInitialReadBuffer && t->large_frames_left == 0) {
+      /* Give back what large frames made us grow to, once they stopped
+       * coming (to the buffer pool, so the next large frame finds it). */
       size_t cap;
       uint8_t *nb = cm_platform_buffer_alloc(kInitialReadBuffer, &cap);
       if (nb) {
@@ -711,6 +720,12 @@ static bool parse_frames(cm_platform_transport *t) {
     /* The payload stays valid during the call: nothing touches buf until we
      * return here (the delegate may not read on this transport), and after
      * it if the delegate took the buffer with the frame. */
+    if (wire >= CM_BUFFER_POOL_MIN_BYTES) {
+      t->large_frames_left = kLargeFrameHysteresis;
+      t->large_buffer_bytes = t->buf_cap;
+    } else if (t->large_frames_left > 0) {
+      t->large_frames_left--;
+    }
     t->frame_now = p;
     t->delegate.on_frame(t->context, p + header_bytes, total - header_bytes, handles, num_fds);
     t->frame_now = NULL;
