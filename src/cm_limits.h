@@ -142,6 +142,21 @@
  * bound. */
 #define CM_MAX_PEERS_PER_NODE 4096u
 
+/* Clients one node may announce to the broker (ADD_BROKER_CLIENT) that
+ * have not connected yet: 64. Each costs the broker a record and a socket
+ * until the client says HELLO; a node inviting more children than this at
+ * once is unusual, and one announcing names that never connect is
+ * flooding. Past it the announcing node's connection is dropped; the
+ * records of its clients that never connected go with it. */
+#define CM_MAX_PENDING_CLIENTS_PER_PEER 64u
+
+/* Frames and fds one connection holds while it is not active yet (waiting
+ * for its handshake or an introduction): 4096 frames, 1024 fds. Past it
+ * that connection is dropped, so a peer that never completes a handshake
+ * cannot make this node hold its introductions and events without bound. */
+#define CM_MAX_PENDING_FRAMES_PER_PEER 4096u
+#define CM_MAX_PENDING_FDS_PER_PEER 1024u
+
 /* The buffer pool (src/platform/buffer_pool.c): buffers from 64 KiB to
  * 64 MiB are kept for reuse, at most 4 per power-of-two size and 32 MiB in
  * all. Below 64 KiB malloc reuses memory without faulting anyway; above

@@ -161,14 +161,35 @@ void peer_send_now(cm_peer *p, const uint8_t *bytes, size_t n, cm_platform_handl
   (void)cm_node_channel_write(p->channel, bytes, n, fds, num_fds);
 }
 
+static void drop_overflowed(void *context) {
+  cm_peer *p = context;
+  cm_request_context rc;
+  cm_request_context_begin(&rc, MOJO_TRAP_EVENT_FLAG_NONE);
+  peer_drop(p, MOJO_RESULT_RESOURCE_EXHAUSTED,
+            "too much waits for a connection that never became active");
+  cm_request_context_end(&rc);
+  cm_peer_unref(p);
+}
+
 void peer_send_locked(cm_peer *p, const uint8_t *bytes, size_t n, cm_platform_handle *fds,
                       size_t num_fds) {
-  if (p->state == PEER_CLOSED)
+  if (p->state == PEER_CLOSED || p->overflowed) {
     cm_platform_handles_close(fds, num_fds);
-  else if (p->state == PEER_ACTIVE)
+  } else if (p->state == PEER_ACTIVE) {
     peer_send_now(p, bytes, n, fds, num_fds);
-  else
+  } else if (p->queued_frames >= CM_MAX_PENDING_FRAMES_PER_PEER ||
+             p->queued_fds + num_fds > CM_MAX_PENDING_FDS_PER_PEER) {
+    /* Dropped on the loop thread (ctl.mu is held here). */
+    cm_platform_handles_close(fds, num_fds);
+    p->overflowed = true;
+    cm_peer_ref(p);
+    if (cm_io_loop_post(ctl.loop, drop_overflowed, p) != MOJO_RESULT_OK)
+      cm_peer_unref(p);
+  } else {
     enqueue(&p->queue_head, &p->queue_tail, bytes, n, fds, num_fds);
+    p->queued_frames++;
+    p->queued_fds += num_fds;
+  }
 }
 
 void broker_send_locked(const uint8_t *bytes, size_t n, cm_platform_handle *fds, size_t num_fds) {
@@ -184,6 +205,7 @@ void peer_activate_locked(cm_peer *p) {
   p->state = PEER_ACTIVE;
   queued_frame *q = p->queue_head;
   p->queue_head = p->queue_tail = NULL;
+  p->queued_frames = p->queued_fds = 0;
   /* Under ctl.mu, so a sender that sees ACTIVE writes after these. */
   for (queued_frame *f = q; f; f = f->next) {
     peer_send_now(p, f->bytes, f->num_bytes, f->fds, f->num_fds);
@@ -208,6 +230,27 @@ static void drop_pending_introductions(void) {
       return;
     peer_drop(p, MOJO_RESULT_FAILED_PRECONDITION, "the broker is gone");
     cm_peer_unref(p);
+  }
+}
+
+/* Broker: the clients `inviter` announced that never connected go with it
+ * (their records and what was queued for them, fds included). */
+static void drop_pending_clients_of(cm_peer *inviter) {
+  if (!inviter->has_name)
+    return;
+  for (;;) {
+    pthread_mutex_lock(&ctl.mu);
+    cm_peer *q = ctl.peers;
+    while (q && !(q->kind == PEER_CLIENT && q->state != PEER_ACTIVE && q->has_inviter_name &&
+                  cm_name_equal(&q->inviter_name, &inviter->name)))
+      q = q->next;
+    if (q)
+      cm_peer_ref(q);
+    pthread_mutex_unlock(&ctl.mu);
+    if (!q)
+      return;
+    peer_drop(q, MOJO_RESULT_FAILED_PRECONDITION, "its inviter is gone before it connected");
+    cm_peer_unref(q);
   }
 }
 
@@ -237,12 +280,16 @@ void peer_drop(cm_peer *p, MojoResult reason, const char *text) {
   p->attachments = NULL;
   p->merges = NULL;
   bool was_broker = ctl.broker == p;
-  if (was_broker) {
+  /* Our inviter gone before it named the broker: no broker will come. */
+  bool broker_hope_lost = was_broker || (p->kind == PEER_INVITER && !p->isolated &&
+                                         !p->got_broker_client && !ctl.broker && !ctl.is_broker);
+  if (broker_hope_lost) {
     ctl.broker = NULL;
     ctl.accepted = false; /* no broker to come: broker_send drops */
     free_queue(ctl.broker_backlog_head);
     ctl.broker_backlog_head = ctl.broker_backlog_tail = NULL;
   }
+  bool broker_here = ctl.is_broker;
   bool has_name = p->has_name;
   cm_node_name name = p->name;
   cm_io_watch *listener_watch = p->listener_watch;
@@ -261,11 +308,13 @@ void peer_drop(cm_peer *p, MojoResult reason, const char *text) {
     cm_node_lost_connection_to_node(ctl.node, &name);
   bool bad_input = reason == MOJO_RESULT_INVALID_ARGUMENT || reason == MOJO_RESULT_DATA_LOSS;
   protocol_report(p, text, strlen(text), MOJO_PROCESS_ERROR_FLAG_DISCONNECTED, bad_input);
-  if (was_broker) {
+  if (broker_hope_lost)
     drop_pending_introductions();
+  if (broker_here)
+    drop_pending_clients_of(p);
+  if (was_broker)
     cm_peer_unref(p); /* ctl.broker's reference */
-  }
-  cm_peer_unref(p); /* the list's */
+  cm_peer_unref(p);   /* the list's */
 }
 
 /* ---- Events out ---------------------------------------------------------- */

@@ -58,6 +58,8 @@ struct cm_peer {
   cm_node_name name;
   cm_node_name token; /* invitation token */
   queued_frame *queue_head, *queue_tail;
+  size_t queued_frames, queued_fds; /* in the queue, bounded (cm_limits.h) */
+  bool overflowed;                  /* past the bounds: being dropped */
   cm_attachment *attachments;  /* PEER_INVITEE: pipes not merged yet */
   pending_merge *merges;       /* PEER_INVITER: before ACCEPT_INVITEE */
   bool awaiting_broker_client; /* PEER_INVITEE: ADD_BROKER_CLIENT sent */

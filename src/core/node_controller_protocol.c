@@ -167,22 +167,39 @@ static const char *on_accept_invitation(cm_peer *p, const cm_node_message *m) {
 
 /* ---- Joining the broker -------------------------------------------------- */
 
+/* Clients `inviter` announced that have not connected yet. */
+static size_t pending_clients_locked(const cm_peer *inviter) {
+  size_t n = 0;
+  for (const cm_peer *q = ctl.peers; q; q = q->next)
+    n += q->kind == PEER_CLIENT && q->state != PEER_ACTIVE && q->has_inviter_name &&
+         cm_name_equal(&q->inviter_name, &inviter->name);
+  return n;
+}
+
 static const char *on_add_broker_client(cm_peer *p, const cm_node_message *m) {
   const cm_node_name *client = &m->u.add_broker_client.client_name;
-  cm_platform_handle ours, theirs;
-  if (cm_platform_channel_create_pair(&ours, &theirs) != MOJO_RESULT_OK)
-    return "ADD_BROKER_CLIENT: out of fds";
-  cm_node_message_buffer buf;
-  const char *err = NULL;
-  cm_peer *q = NULL;
   pthread_mutex_lock(&ctl.mu);
+  const char *err = NULL;
+  bool ignore = false;
   if (!ctl.is_broker || p->isolated)
     err = "unexpected ADD_BROKER_CLIENT";
-  else if (!(q = peer_new_locked(PEER_CLIENT, PEER_AWAIT_CONNECTION)))
-    err = "ADD_BROKER_CLIENT: out of memory";
-  else if (!peer_set_name_locked(q, client))
-    err = "ADD_BROKER_CLIENT: the client's name is ours or known";
-  if (!err) {
+  else if (pending_clients_locked(p) >= CM_MAX_PENDING_CLIENTS_PER_PEER)
+    err = "ADD_BROKER_CLIENT: too many clients announced that never connected";
+  /* A name we know is the invitee's lie (or a collision), not necessarily
+   * its inviter's: the client is refused and the inviter kept. */
+  else if (cm_name_equal(client, &ctl.name) || peer_find_locked(client))
+    ignore = true;
+  pthread_mutex_unlock(&ctl.mu);
+  if (err || ignore)
+    return err;
+  cm_platform_handle ours, theirs;
+  if (cm_platform_channel_create_pair(&ours, &theirs) != MOJO_RESULT_OK)
+    return NULL; /* out of fds: this client is refused, nobody is at fault */
+  cm_node_message_buffer buf;
+  cm_peer *q = NULL;
+  pthread_mutex_lock(&ctl.mu);
+  if ((q = peer_new_locked(PEER_CLIENT, PEER_AWAIT_CONNECTION)) &&
+      peer_set_name_locked(q, client)) {
     q->has_inviter_name = true;
     q->inviter_name = p->name;
     q->pid = (int64_t)m->u.add_broker_client.process_id;
@@ -190,14 +207,19 @@ static const char *on_add_broker_client(cm_peer *p, const cm_node_message *m) {
     if (ENCODE(cm_node_message_encode_broker_client_added(&buf, client)))
       peer_send_locked(p, buf.bytes, buf.size, &theirs, 1);
     cm_node_message_buffer_free(&buf);
+  } else if (q) {
+    cm_peer_ref(q); /* the name was taken meanwhile */
+    pthread_mutex_unlock(&ctl.mu);
+    peer_drop(q, MOJO_RESULT_ALREADY_EXISTS, "client name taken");
+    cm_peer_unref(q);
+    q = NULL;
+    pthread_mutex_lock(&ctl.mu);
   }
   pthread_mutex_unlock(&ctl.mu);
   cm_platform_handle_close(&theirs);
-  if (err) {
+  if (!q) {
     cm_platform_handle_close(&ours);
-    if (q)
-      peer_drop(q, MOJO_RESULT_ABORTED, err);
-    return err;
+    return NULL;
   }
   if (peer_connect(q, &ours) != MOJO_RESULT_OK)
     peer_drop(q, MOJO_RESULT_RESOURCE_EXHAUSTED, "cannot connect to a new client");
