@@ -49,6 +49,7 @@
 
 enum ipc_kind {
   IPC_RAW,   /* floor: socketpair + epoll ping-pong */
+  IPC_RAW_NESTED, /* the same, each epoll nested in an outer one */
   IPC_OURS,  /* cmojo message pipe round trips between processes */
   IPC_OURS_EMBEDDED, /* the same with cmojo in embedder mode */
   IPC_SDBUS, /* peers */
@@ -62,6 +63,7 @@ enum ipc_kind {
 /* Kinds left out (NULL) are not built in. */
 static const ipc_transport *const transports[IPC_KINDS] = {
     [IPC_RAW] = &ipc_raw_pingpong,
+    [IPC_RAW_NESTED] = &ipc_raw_nested_pingpong,
     [IPC_OURS] = &ipc_cmojo_pingpong,
     [IPC_OURS_EMBEDDED] = &ipc_cmojo_embedded_pingpong,
     [IPC_STREAM_OURS] = &ipc_cmojo_stream,
@@ -449,6 +451,12 @@ static void bench_rtt(bool pinned) {
                       measure_rtt(IPC_OURS_EMBEDDED, size, pinned)};
     snprintf(name, sizeof(name), "ipc_rtt_raw_%s_%s", sz, placement);
     print_floor(name, raw, "us/roundtrip", NAN);
+    if (size <= 4096) {
+      /* What embedder mode's one pollable fd costs by itself. */
+      double nested = measure_rtt(IPC_RAW_NESTED, size, pinned);
+      snprintf(name, sizeof(name), "ipc_rtt_raw_nested_%s_%s", sz, placement);
+      print_floor(name, nested, "us/roundtrip", raw);
+    }
     for (int mode = 0; mode < 2; mode++) {
       snprintf(name, sizeof(name), "ipc_rtt%s_%s_%s", mode ? "_embedded" : "", sz, placement);
       report_vs(name, ours[mode], raw, "us/roundtrip", false, target_rtt_vs_raw(size, mode));

@@ -74,12 +74,15 @@ int ipc_await_gone(int fd, int timeout_ms) {
 
 typedef struct raw_conn {
   int fd, epoll;
+  int outer; /* nested variant: an epoll watching `epoll`, as an embedder's loop would; else -1 */
   uint32_t interest; /* what fd is registered for: EPOLLIN or EPOLLOUT */
   size_t size;
   uint8_t *buf;
 } raw_conn;
 
 static void raw_close(raw_conn *c) {
+  if (c->outer >= 0)
+    close(c->outer);
   if (c->epoll >= 0)
     close(c->epoll);
   close(c->fd);
@@ -87,10 +90,18 @@ static void raw_close(raw_conn *c) {
   free(c);
 }
 
-static raw_conn *raw_open(const ipc_endpoint *e) {
+static raw_conn *raw_open_as(const ipc_endpoint *e, bool nested) {
   raw_conn *c = calloc(1, sizeof(*c));
   if (!c)
     return NULL;
+  c->outer = -1;
+  if (nested) {
+    c->outer = epoll_create1(EPOLL_CLOEXEC);
+    if (c->outer < 0) {
+      free(c);
+      return NULL;
+    }
+  }
   c->fd = e->fd;
   c->size = e->size;
   c->interest = EPOLLIN;
@@ -99,12 +110,17 @@ static raw_conn *raw_open(const ipc_endpoint *e) {
   struct epoll_event ev = {.events = EPOLLIN};
   int flags = fcntl(c->fd, F_GETFL);
   if (!c->buf || c->epoll < 0 || flags < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
-      epoll_ctl(c->epoll, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+      epoll_ctl(c->epoll, EPOLL_CTL_ADD, c->fd, &ev) != 0 ||
+      (c->outer >= 0 && epoll_ctl(c->outer, EPOLL_CTL_ADD, c->epoll, &ev) != 0)) {
     raw_close(c);
     return NULL;
   }
   memset(c->buf, 0x5a, c->size);
   return c;
+}
+
+static raw_conn *raw_open(const ipc_endpoint *e) {
+  return raw_open_as(e, false);
 }
 
 /* Waits in epoll_wait until the socket is ready for `events`, registering
@@ -118,9 +134,15 @@ static int raw_wait(raw_conn *c, uint32_t events) {
   }
   for (;;) {
     struct epoll_event ev;
-    int r = epoll_wait(c->epoll, &ev, 1, IPC_PEER_TIMEOUT_MS);
+    /* Nested: the outer loop wakes for the inner epoll, which is then asked
+     * what is ready without waiting, as cmojo_process() asks its own. */
+    int r = c->outer >= 0 ? epoll_wait(c->outer, &ev, 1, IPC_PEER_TIMEOUT_MS) : 1;
+    if (r == 1)
+      r = epoll_wait(c->epoll, &ev, 1, c->outer >= 0 ? 0 : IPC_PEER_TIMEOUT_MS);
     if (r == 1)
       return 0;
+    if (r == 0 && c->outer >= 0)
+      continue;
     if (r == 0 || errno != EINTR)
       return -1;
   }
@@ -195,6 +217,32 @@ const ipc_transport ipc_raw_pingpong = {
     .name = "raw",
     .serve = raw_serve,
     .connect = raw_connect,
+    .exchange = raw_roundtrips,
+    .disconnect = raw_disconnect,
+};
+
+/* The same with each side's epoll nested in an outer one: what any library
+ * that hands an application one fd to poll (cmojo's embedder mode, sd-bus,
+ * Wayland) pays before doing anything of its own. */
+static int raw_nested_serve(const ipc_endpoint *e) {
+  raw_conn *c = raw_open_as(e, true);
+  if (!c)
+    return -1;
+  int r;
+  while ((r = raw_recv(c)) == 0 && raw_send(c) == 0) {
+  }
+  raw_close(c);
+  return r == 1 ? 0 : -1;
+}
+
+static void *raw_nested_connect(const ipc_endpoint *e) {
+  return raw_open_as(e, true);
+}
+
+const ipc_transport ipc_raw_nested_pingpong = {
+    .name = "raw_nested",
+    .serve = raw_nested_serve,
+    .connect = raw_nested_connect,
     .exchange = raw_roundtrips,
     .disconnect = raw_disconnect,
 };

@@ -57,6 +57,9 @@ typedef struct ipc_transport {
 /* The floors: a socketpair ping-pong in which each side waits in epoll_wait
  * before reading, and a one-way socketpair stream. */
 extern const ipc_transport ipc_raw_pingpong;
+/* The ping-pong with each side's epoll nested in an outer epoll (the cost of
+ * handing an application one fd to poll, before any work of cmojo's). */
+extern const ipc_transport ipc_raw_nested_pingpong;
 extern const ipc_transport ipc_raw_stream;
 
 /* cmojo: message pipe round trips in default and embedder mode, and a data
