@@ -90,6 +90,13 @@ MojoResult cm_message_check_sendable(const cm_message *m);
 size_t cm_message_num_ports(const cm_message *m);
 void cm_message_get_ports(const cm_message *m, cm_port_name *out);
 
+/* Gives away the buffer the payload lives in (from cm_platform_buffer_alloc:
+ * *owner and *capacity; NULL when the payload is inline), for a sender that
+ * hands it to a transport instead of copying it; the message is left with
+ * an empty payload. Pointers into the old payload stay valid as long as
+ * *owner is. */
+void cm_message_release_payload(cm_message *m, void **owner, size_t *capacity);
+
 /* After a read: binds the attached dispatchers to their new local ports
  * (`names`, as many as cm_message_num_ports()). */
 void cm_message_rebind(cm_message *m, const cm_port_name *names);

@@ -282,15 +282,18 @@ static uint32_t peek_type(const void *bytes) {
 
 MojoResult cm_node_channel_write(cm_node_channel *c, const void *bytes, size_t num_bytes,
                                  cm_platform_handle *fds, size_t num_fds) {
-  return cm_node_channel_write2(c, bytes, num_bytes, NULL, 0, fds, num_fds);
+  cm_platform_tail tail = {NULL, 0, NULL, 0};
+  return cm_node_channel_write2(c, bytes, num_bytes, &tail, fds, num_fds);
 }
 
 MojoResult cm_node_channel_write2(cm_node_channel *c, const void *bytes, size_t num_bytes,
-                                  const void *tail, size_t tail_num_bytes, cm_platform_handle *fds,
-                                  size_t num_fds) {
-  if (!fds && num_fds)
-    return MOJO_RESULT_INVALID_ARGUMENT;
+                                  cm_platform_tail *tail, cm_platform_handle *fds, size_t num_fds) {
   MojoResult r = MOJO_RESULT_OK;
+  if (!fds && num_fds) {
+    cm_platform_buffer_free(tail->owner, tail->owner_capacity);
+    tail->owner = NULL;
+    return MOJO_RESULT_INVALID_ARGUMENT;
+  }
   if (!c || !bytes || num_bytes < CM_NODE_MESSAGE_HEADER_BYTES) {
     r = MOJO_RESULT_INVALID_ARGUMENT;
     goto fail;
@@ -318,14 +321,15 @@ MojoResult cm_node_channel_write2(cm_node_channel *c, const void *bytes, size_t 
     r = MOJO_RESULT_SHOULD_WAIT;
     goto fail;
   }
-  r = cm_platform_transport_write2(c->transport, bytes, num_bytes, tail, tail_num_bytes, fds,
-                                   num_fds);
+  r = cm_platform_transport_write2(c->transport, bytes, num_bytes, tail, fds, num_fds);
   /* The transport resets what it took to invalid; what it refused is still
    * here and is closed below (a no-op for invalid entries). */
   if (r == MOJO_RESULT_OK)
     return r;
 fail:
   close_fds(fds, num_fds);
+  cm_platform_buffer_free(tail->owner, tail->owner_capacity);
+  tail->owner = NULL;
   return r;
 }
 

@@ -95,11 +95,12 @@ MojoResult cm_node_channel_write(cm_node_channel *channel, const void *bytes, si
                                  cm_platform_handle *fds, size_t num_fds);
 
 /* The same with the message in two pieces, bytes then tail (see
- * cm_platform_transport_write2): a large user message is sent from where it
- * is, not gathered behind its headers first. */
+ * cm_platform_transport_write2, also for who owns the tail's buffer: the
+ * channel takes it whatever the result): a large user message is sent from
+ * where it is, not gathered behind its headers first. */
 MojoResult cm_node_channel_write2(cm_node_channel *channel, const void *bytes, size_t num_bytes,
-                                  const void *tail, size_t tail_num_bytes,
-                                  cm_platform_handle *fds, size_t num_fds);
+                                  cm_platform_tail *tail, cm_platform_handle *fds,
+                                  size_t num_fds);
 
 /* Encodes and sends an EVENT: the serialized ports event
  * event[0..event_num_bytes) and the user message payload[0..payload_num_bytes)

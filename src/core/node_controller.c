@@ -472,9 +472,15 @@ void cm_node_controller_forward_event(const cm_node_name *to, cm_event *ev) {
   if (p && !now && frame_gather(&f))
     peer_send_locked(p, f.bytes, f.num_bytes, f.s.handles, f.s.num_handles);
   pthread_mutex_unlock(&ctl.mu);
-  if (now)
-    (void)cm_node_channel_write2(p->channel, f.bytes, f.num_bytes, f.s.tail, f.s.tail_num_bytes,
-                                 f.s.handles, f.s.num_handles);
+  if (now) {
+    /* The message is spent: its payload's buffer goes to the transport,
+     * which keeps it (instead of a copy) if the socket does not take all. */
+    cm_platform_tail tail = {f.s.tail, f.s.tail_num_bytes, NULL, 0};
+    if (tail.num_bytes)
+      cm_message_release_payload(cm_event_payload(ev), &tail.owner, &tail.owner_capacity);
+    (void)cm_node_channel_write2(p->channel, f.bytes, f.num_bytes, &tail, f.s.handles,
+                                 f.s.num_handles);
+  }
   if (ok)
     frame_free(&f);
   cm_event_destroy(ev);

@@ -597,12 +597,25 @@ MojoResult cm_platform_transport_write(cm_platform_transport *transport, const v
                                        size_t num_bytes, cm_platform_handle *handles,
                                        size_t num_handles);
 
+/* The second piece of a frame's payload (cm_platform_transport_write2): its
+ * bytes and, optionally, the buffer they live in (from
+ * cm_platform_buffer_alloc), which the transport then owns. */
+typedef struct cm_platform_tail {
+  const void *bytes;
+  size_t num_bytes;
+  void *owner; /* NULL: the caller keeps the bytes */
+  size_t owner_capacity;
+} cm_platform_tail;
+
 /* The same for a frame whose payload is in two pieces, bytes[0..num_bytes)
- * then tail[0..tail_num_bytes): neither is copied unless the socket does not
- * take the whole frame (then what is left is queued as one piece), so a
- * large message goes out without being gathered first. */
+ * then the tail: neither is copied when the socket takes the whole frame,
+ * so a large message goes out without being gathered first. What the socket
+ * does not take is queued: the first piece (and, without an owner, the
+ * tail) copied; with an owner the tail stays where it is and the transport
+ * frees the owner once the frame is sent or dropped. The transport takes the
+ * owner whatever the result (tail->owner is cleared). */
 MojoResult cm_platform_transport_write2(cm_platform_transport *transport, const void *bytes,
-                                        size_t num_bytes, const void *tail, size_t tail_num_bytes,
+                                        size_t num_bytes, cm_platform_tail *tail,
                                         cm_platform_handle *handles, size_t num_handles);
 
 /* The endpoint to watch for readiness (borrowed, valid until destroy). */

@@ -83,6 +83,10 @@ typedef struct frame_cursor {
 typedef struct queued_frame {
   struct queued_frame *next;
   size_t capacity; /* of this allocation (cm_platform_buffer_alloc) */
+  /* With an owned tail: the cursor's tail points into this buffer, which
+   * the frame frees (cm_platform_buffer_free) when it is sent or dropped. */
+  void *tail_owner;
+  size_t tail_owner_capacity;
   frame_cursor cursor;
   /* fds[num_fds], then the body bytes */
   int storage[];
@@ -255,12 +259,17 @@ fail_close:
   return r;
 }
 
+static void queued_frame_free(queued_frame *q) {
+  cm_platform_buffer_free(q->tail_owner, q->tail_owner_capacity);
+  cm_platform_buffer_free(q, q->capacity);
+}
+
 static void drop_queue(cm_platform_transport *t) {
   queued_frame *q = t->queue_head;
   while (q) {
     queued_frame *next = q->next;
     close_fds(q->cursor.fds + q->cursor.fds_sent, q->cursor.num_fds - q->cursor.fds_sent);
-    cm_platform_buffer_free(q, q->capacity);
+    queued_frame_free(q);
     q = next;
   }
   t->queue_head = t->queue_tail = NULL;
@@ -385,39 +394,49 @@ static void record_write_error(cm_platform_transport *t, MojoResult r) {
   set_wants_write(t, true);
 }
 
-/* Copies what is left of c (fds and the unsent part of the payload, both
- * pieces made one) into a queued frame. */
-static queued_frame *queue_copy(const frame_cursor *c) {
+/* Copies what is left of c (fds and the unsent part of the payload) into a
+ * queued frame. Without an owner for the tail, both pieces are copied and
+ * made one; with one (`keep_tail`), the unsent part of the tail stays where
+ * it is and the queued frame takes the owner. */
+static queued_frame *queue_copy(const frame_cursor *c, bool keep_tail) {
   size_t fd_bytes = (c->num_fds - c->fds_sent) * sizeof(int);
   size_t payload_len = c->body_len + c->tail_len;
   size_t done = c->offset > kHeaderBytes ? c->offset - kHeaderBytes : 0;
   if (done > payload_len)
     done = payload_len;
-  size_t left = payload_len - done;
+  size_t from_body = done < c->body_len ? c->body_len - done : 0;
+  size_t tail_done = done > c->body_len ? done - c->body_len : 0;
+  size_t tail_left = c->tail_len - tail_done;
+  size_t copied = keep_tail ? from_body : payload_len - done;
   size_t capacity;
-  queued_frame *q = cm_platform_buffer_alloc(sizeof(*q) + fd_bytes + left, &capacity);
+  queued_frame *q = cm_platform_buffer_alloc(sizeof(*q) + fd_bytes + copied, &capacity);
   if (!q)
     return NULL;
   q->next = NULL;
   q->capacity = capacity;
+  q->tail_owner = NULL;
+  q->tail_owner_capacity = 0;
   q->cursor = *c;
   q->cursor.fds = q->storage;
   q->cursor.num_fds = c->num_fds - c->fds_sent;
   q->cursor.fds_sent = 0;
   memcpy(q->storage, c->fds + c->fds_sent, fd_bytes);
   uint8_t *body = (uint8_t *)q->storage + fd_bytes;
-  size_t from_body = done < c->body_len ? c->body_len - done : 0;
   if (from_body)
     memcpy(body, c->body + done, from_body);
-  size_t tail_done = done > c->body_len ? done - c->body_len : 0;
-  if (c->tail_len > tail_done)
-    memcpy(body + from_body, c->tail + tail_done, c->tail_len - tail_done);
+  if (keep_tail) {
+    q->cursor.tail = c->tail + tail_done;
+    q->cursor.tail_len = tail_left;
+  } else {
+    if (tail_left)
+      memcpy(body + from_body, c->tail + tail_done, tail_left);
+    q->cursor.tail = NULL;
+    q->cursor.tail_len = 0;
+  }
   /* Only the unsent part is kept; the cursor then counts as if the frame's
    * payload were that part. */
   q->cursor.body = body;
-  q->cursor.body_len = left;
-  q->cursor.tail = NULL;
-  q->cursor.tail_len = 0;
+  q->cursor.body_len = copied;
   q->cursor.offset = c->offset - done;
   return q;
 }
@@ -425,32 +444,41 @@ static queued_frame *queue_copy(const frame_cursor *c) {
 MojoResult cm_platform_transport_write(cm_platform_transport *t, const void *bytes,
                                        size_t num_bytes, cm_platform_handle *handles,
                                        size_t num_handles) {
-  return cm_platform_transport_write2(t, bytes, num_bytes, NULL, 0, handles, num_handles);
+  cm_platform_tail tail = {NULL, 0, NULL, 0};
+  return cm_platform_transport_write2(t, bytes, num_bytes, &tail, handles, num_handles);
 }
 
 MojoResult cm_platform_transport_write2(cm_platform_transport *t, const void *bytes,
-                                        size_t num_bytes, const void *tail, size_t tail_num_bytes,
+                                        size_t num_bytes, cm_platform_tail *tail_in,
                                         cm_platform_handle *handles, size_t num_handles) {
-  if (!t || (!bytes && num_bytes) || (!tail && tail_num_bytes) || (!handles && num_handles))
-    return MOJO_RESULT_INVALID_ARGUMENT;
-  if (num_handles > CM_MAX_OS_HANDLES_PER_FRAME || num_bytes > CM_MAX_FRAME_PAYLOAD_BYTES ||
-      tail_num_bytes > CM_MAX_FRAME_PAYLOAD_BYTES - num_bytes)
-    return MOJO_RESULT_RESOURCE_EXHAUSTED;
+  cm_platform_tail tail = *tail_in;
+  /* The owner is ours from here on, whatever happens. */
+  tail_in->owner = NULL;
+  MojoResult bad = MOJO_RESULT_OK;
+  if (!t || (!bytes && num_bytes) || (!tail.bytes && tail.num_bytes) || (!handles && num_handles))
+    bad = MOJO_RESULT_INVALID_ARGUMENT;
+  else if (num_handles > CM_MAX_OS_HANDLES_PER_FRAME || num_bytes > CM_MAX_FRAME_PAYLOAD_BYTES ||
+           tail.num_bytes > CM_MAX_FRAME_PAYLOAD_BYTES - num_bytes)
+    bad = MOJO_RESULT_RESOURCE_EXHAUSTED;
   int fds[CM_MAX_OS_HANDLES_PER_FRAME];
-  for (size_t i = 0; i < num_handles; i++) {
+  for (size_t i = 0; bad == MOJO_RESULT_OK && i < num_handles; i++) {
     fds[i] = cm_platform_handle_fd(handles[i]);
     if (fds[i] < 0)
-      return MOJO_RESULT_INVALID_ARGUMENT;
+      bad = MOJO_RESULT_INVALID_ARGUMENT;
+  }
+  if (bad != MOJO_RESULT_OK) {
+    cm_platform_buffer_free(tail.owner, tail.owner_capacity);
+    return bad;
   }
   /* From here on the fds are ours. */
   for (size_t i = 0; i < num_handles; i++)
     handles[i] = cm_platform_handle_invalid();
 
-  size_t payload = num_bytes + tail_num_bytes;
+  size_t payload = num_bytes + tail.num_bytes;
   frame_cursor c = {.body = bytes,
                     .body_len = num_bytes,
-                    .tail = tail,
-                    .tail_len = tail_num_bytes,
+                    .tail = tail.bytes,
+                    .tail_len = tail.num_bytes,
                     .pad_len = padding_for(kHeaderBytes + payload),
                     .fds = fds,
                     .num_fds = num_handles};
@@ -483,14 +511,19 @@ MojoResult cm_platform_transport_write2(cm_platform_transport *t, const void *by
     r = MOJO_RESULT_FAILED_PRECONDITION;
     goto out_close;
   }
-  queued_frame *q = queue_copy(&c);
+  queued_frame *q = queue_copy(&c, tail.owner != NULL);
   if (!q) {
     r = MOJO_RESULT_RESOURCE_EXHAUSTED;
     if (c.offset > 0) /* half a frame is on the wire: the stream is lost */
       record_write_error(t, r);
     goto out_close;
   }
-  t->queued_bytes += q->cursor.body_len;
+  if (tail.owner) {
+    q->tail_owner = tail.owner;
+    q->tail_owner_capacity = tail.owner_capacity;
+    tail.owner = NULL;
+  }
+  t->queued_bytes += q->cursor.body_len + q->cursor.tail_len;
   if (t->queue_tail)
     t->queue_tail->next = q;
   else
@@ -503,6 +536,8 @@ out_close:
   close_fds(c.fds + c.fds_sent, c.num_fds - c.fds_sent);
 out:
   pthread_mutex_unlock(&t->write_lock);
+  /* Sent whole, refused, or copied: the tail's buffer is not needed. */
+  cm_platform_buffer_free(tail.owner, tail.owner_capacity);
   return r;
 }
 
@@ -529,8 +564,8 @@ void cm_platform_transport_on_writable(cm_platform_transport *t) {
     t->queue_head = q->next;
     if (!t->queue_head)
       t->queue_tail = NULL;
-    t->queued_bytes -= q->cursor.body_len;
-    cm_platform_buffer_free(q, q->capacity);
+    t->queued_bytes -= q->cursor.body_len + q->cursor.tail_len;
+    queued_frame_free(q);
   }
   if (t->write_error != MOJO_RESULT_OK) {
     err = t->write_error;
