@@ -150,12 +150,26 @@
  * records of its clients that never connected go with it. */
 #define CM_MAX_PENDING_CLIENTS_PER_PEER 64u
 
-/* Frames and fds one connection holds while it is not active yet (waiting
- * for its handshake or an introduction): 4096 frames, 1024 fds. Past it
- * that connection is dropped, so a peer that never completes a handshake
- * cannot make this node hold its introductions and events without bound. */
-#define CM_MAX_PENDING_FRAMES_PER_PEER 4096u
-#define CM_MAX_PENDING_FDS_PER_PEER 1024u
+/* What one connection holds while it is not active yet (waiting for its
+ * handshake or an introduction): the same byte bound as a connection's write
+ * queue (CM_MAX_QUEUED_BYTES_PER_CONNECTION) and 65,536 fds. Honest bursts
+ * fit (a process writing thousands of messages, or sending thousands of
+ * handles, to a node it is being introduced to); past it that connection is
+ * dropped, so nothing can make this node hold without bound for a peer that
+ * never completes its handshake. */
+#define CM_MAX_PENDING_FDS_PER_PEER 65536u
+
+/* Clients one node may announce to the broker in all (connected or not):
+ * 1024, a quarter of CM_MAX_PEERS_PER_NODE, so that no single node can fill
+ * the broker's table and keep every later process out. Past it the
+ * announcing node's connection is dropped. */
+#define CM_MAX_CLIENTS_PER_PEER 1024u
+
+/* Nodes one node waits to be introduced to at once: 256. An event naming a
+ * node makes a waiting record while the broker is asked; a peer could name
+ * made-up nodes (in the ports it sends) to fill the table. Past it, an event
+ * for yet another unknown node is dropped as if that node were lost. */
+#define CM_MAX_PENDING_INTRODUCTIONS 256u
 
 /* The buffer pool (src/platform/buffer_pool.c): buffers from 64 KiB to
  * 64 MiB are kept for reuse, at most 4 per power-of-two size and 32 MiB in

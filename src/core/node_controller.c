@@ -54,6 +54,8 @@ cm_peer *peer_new_locked(peer_kind kind, peer_state state) {
   if (!p)
     return NULL;
   ctl.num_peers++;
+  if (kind == PEER_INTRODUCED)
+    ctl.num_introductions++;
   atomic_init(&p->refs, 1);
   p->kind = kind;
   p->state = state;
@@ -116,10 +118,18 @@ MojoResult peer_connect(cm_peer *p, cm_platform_handle *endpoint) {
   if (r != MOJO_RESULT_OK)
     return r;
   pthread_mutex_lock(&ctl.mu);
-  p->channel = ch;
-  if (p->state == PEER_AWAIT_CONNECTION)
-    p->state = PEER_AWAIT_HELLO;
+  bool closed = p->state == PEER_CLOSED;
+  if (!closed) {
+    p->channel = ch;
+    if (p->state == PEER_AWAIT_CONNECTION)
+      p->state = PEER_AWAIT_HELLO;
+  }
   pthread_mutex_unlock(&ctl.mu);
+  if (closed) {
+    /* Dropped while connecting: the channel never starts. */
+    cm_node_channel_destroy(ch);
+    return MOJO_RESULT_FAILED_PRECONDITION;
+  }
   return cm_node_channel_start(ch);
 }
 
@@ -177,7 +187,7 @@ void peer_send_locked(cm_peer *p, const uint8_t *bytes, size_t n, cm_platform_ha
     cm_platform_handles_close(fds, num_fds);
   } else if (p->state == PEER_ACTIVE) {
     peer_send_now(p, bytes, n, fds, num_fds);
-  } else if (p->queued_frames >= CM_MAX_PENDING_FRAMES_PER_PEER ||
+  } else if (p->queued_bytes + n > CM_MAX_QUEUED_BYTES_PER_CONNECTION ||
              p->queued_fds + num_fds > CM_MAX_PENDING_FDS_PER_PEER) {
     /* Dropped on the loop thread (ctl.mu is held here). */
     cm_platform_handles_close(fds, num_fds);
@@ -187,7 +197,7 @@ void peer_send_locked(cm_peer *p, const uint8_t *bytes, size_t n, cm_platform_ha
       cm_peer_unref(p);
   } else {
     enqueue(&p->queue_head, &p->queue_tail, bytes, n, fds, num_fds);
-    p->queued_frames++;
+    p->queued_bytes += n;
     p->queued_fds += num_fds;
   }
 }
@@ -205,7 +215,7 @@ void peer_activate_locked(cm_peer *p) {
   p->state = PEER_ACTIVE;
   queued_frame *q = p->queue_head;
   p->queue_head = p->queue_tail = NULL;
-  p->queued_frames = p->queued_fds = 0;
+  p->queued_bytes = p->queued_fds = 0;
   /* Under ctl.mu, so a sender that sees ACTIVE writes after these. */
   for (queued_frame *f = q; f; f = f->next) {
     peer_send_now(p, f->bytes, f->num_bytes, f->fds, f->num_fds);
@@ -259,6 +269,8 @@ static void unlink_locked(cm_peer *p) {
     if (*pp == p) {
       *pp = p->next;
       ctl.num_peers--;
+      if (p->kind == PEER_INTRODUCED)
+        ctl.num_introductions--;
       break;
     }
   }
@@ -446,7 +458,8 @@ void request_introduction_locked(cm_peer *p) {
  * out to be the broker's own). NULL: `to` cannot be reached. */
 static cm_peer *route_to_locked(const cm_node_name *to) {
   cm_peer *p = peer_find_locked(to);
-  if (!p && !ctl.is_broker && (ctl.broker || ctl.accepted)) {
+  if (!p && !ctl.is_broker && (ctl.broker || ctl.accepted) &&
+      ctl.num_introductions < CM_MAX_PENDING_INTRODUCTIONS) {
     p = peer_new_locked(PEER_INTRODUCED, PEER_AWAIT_CONNECTION);
     if (p) {
       p->name = *to;
@@ -486,6 +499,21 @@ void cm_node_controller_forward_event(const cm_node_name *to, cm_event *ev) {
   cm_event_destroy(ev);
   if (p) {
     cm_peer_unref(p);
+  } else if (!ok) {
+    /* Out of memory: the event is lost, so the route through `to` cannot go
+     * on; the connection goes too, so both sides agree (the ports layer
+     * hears of the loss from peer_drop). */
+    pthread_mutex_lock(&ctl.mu);
+    cm_peer *q = peer_find_locked(to);
+    if (q)
+      cm_peer_ref(q);
+    pthread_mutex_unlock(&ctl.mu);
+    if (q) {
+      peer_drop(q, MOJO_RESULT_RESOURCE_EXHAUSTED, "out of memory for an event");
+      cm_peer_unref(q);
+    } else {
+      cm_node_lost_connection_to_node(ctl.node, to);
+    }
   } else {
     /* The ports layer's rule for an unreachable node: drop the event and
      * declare the node lost, so routes through it close. */
@@ -507,13 +535,14 @@ void cm_node_controller_broadcast_event(cm_event *ev) {
   free(event);
   if (buf.size) {
     pthread_mutex_lock(&ctl.mu);
-    if (ctl.is_broker) {
-      for (cm_peer *p = ctl.peers; p; p = p->next)
-        if (!p->isolated && p->has_name)
-          peer_send_locked(p, buf.bytes, buf.size, NULL, 0);
-    } else {
+    /* Everyone we may share routes with: the graph (directly when we are
+     * its broker, else through it) and the isolated peers, which accept our
+     * own broadcasts (never relayed ones). */
+    for (cm_peer *p = ctl.peers; p; p = p->next)
+      if (p->has_name && (p->isolated || ctl.is_broker))
+        peer_send_locked(p, buf.bytes, buf.size, NULL, 0);
+    if (!ctl.is_broker)
       broker_send_locked(buf.bytes, buf.size, NULL, 0);
-    }
     pthread_mutex_unlock(&ctl.mu);
   }
   cm_node_message_buffer_free(&buf);

@@ -58,7 +58,7 @@ struct cm_peer {
   cm_node_name name;
   cm_node_name token; /* invitation token */
   queued_frame *queue_head, *queue_tail;
-  size_t queued_frames, queued_fds; /* in the queue, bounded (cm_limits.h) */
+  size_t queued_bytes, queued_fds; /* in the queue, bounded (cm_limits.h) */
   bool overflowed;                  /* past the bounds: being dropped */
   cm_attachment *attachments;  /* PEER_INVITEE: pipes not merged yet */
   pending_merge *merges;       /* PEER_INVITER: before ACCEPT_INVITEE */
@@ -96,6 +96,7 @@ typedef struct controller {
   bool accepted; /* a non-isolated invitation was accepted */
   cm_peer *peers;
   size_t num_peers; /* in `peers`, at most CM_MAX_PEERS_PER_NODE */
+  size_t num_introductions; /* of them PEER_INTRODUCED (kind fixed at creation) */
   cm_peer *broker;  /* our link to the broker (not a broker), with a ref */
   queued_frame *broker_backlog_head, *broker_backlog_tail;
   MojoDefaultProcessErrorHandler default_handler;

@@ -21,16 +21,32 @@ static void on_listener_readable(void *context) {
 }
 
 static void listener_readable(cm_peer *p) {
+  /* peer_drop takes the listener under ctl.mu, then waits for this callback
+   * (cm_io_loop_unwatch) before closing it: read under the lock, it is
+   * valid for the whole call. */
+  pthread_mutex_lock(&ctl.mu);
+  cm_platform_handle listener = p->listener;
+  pthread_mutex_unlock(&ctl.mu);
+  if (!cm_platform_handle_is_valid(listener))
+    return;
   cm_platform_handle conn;
-  MojoResult r = cm_platform_channel_accept(p->listener, &conn);
+  MojoResult r = cm_platform_channel_accept(listener, &conn);
   if (r == MOJO_RESULT_SHOULD_WAIT)
     return;
   pthread_mutex_lock(&ctl.mu);
-  cm_io_watch *watch = p->listener_watch;
-  cm_platform_handle listener = p->listener;
-  p->listener_watch = NULL;
-  p->listener = cm_platform_handle_invalid();
+  bool closed = p->state == PEER_CLOSED;
+  cm_io_watch *watch = closed ? NULL : p->listener_watch;
+  if (!closed) {
+    p->listener_watch = NULL;
+    p->listener = cm_platform_handle_invalid();
+  }
   pthread_mutex_unlock(&ctl.mu);
+  if (closed) {
+    /* Dropped meanwhile: peer_drop releases the listener. */
+    if (r == MOJO_RESULT_OK)
+      cm_platform_handle_close(&conn);
+    return;
+  }
   /* One connection per invitation: the listener has done its job. */
   cm_io_loop_unwatch(watch);
   cm_platform_handle_close(&listener);
@@ -103,9 +119,6 @@ MojoResult cm_node_controller_send_invitation(cm_platform_handle endpoint, bool 
     p->isolated_name = name_copy;
     p->isolated_name_num_bytes = isolated_name_num_bytes;
     cm_peer_ref(p);
-    /* The first process of a graph is its broker. */
-    if (!isolated && !ctl.accepted)
-      ctl.is_broker = true;
   }
   pthread_mutex_unlock(&ctl.mu);
   if (!p) {
@@ -129,6 +142,12 @@ MojoResult cm_node_controller_send_invitation(cm_platform_handle endpoint, bool 
   } else {
     *attachments = NULL;
     cm_platform_handle_close(&endpoint);
+    /* The first process of a graph is its broker (once an invitation of
+     * its is under way). */
+    pthread_mutex_lock(&ctl.mu);
+    if (!isolated && !ctl.accepted)
+      ctl.is_broker = true;
+    pthread_mutex_unlock(&ctl.mu);
   }
   cm_peer_unref(p);
   return r;

@@ -167,13 +167,16 @@ static const char *on_accept_invitation(cm_peer *p, const cm_node_message *m) {
 
 /* ---- Joining the broker -------------------------------------------------- */
 
-/* Clients `inviter` announced that have not connected yet. */
-static size_t pending_clients_locked(const cm_peer *inviter) {
-  size_t n = 0;
-  for (const cm_peer *q = ctl.peers; q; q = q->next)
-    n += q->kind == PEER_CLIENT && q->state != PEER_ACTIVE && q->has_inviter_name &&
-         cm_name_equal(&q->inviter_name, &inviter->name);
-  return n;
+/* Clients `inviter` announced: all of them, and those not connected yet. */
+static void count_clients_locked(const cm_peer *inviter, size_t *all, size_t *pending) {
+  *all = *pending = 0;
+  for (const cm_peer *q = ctl.peers; q; q = q->next) {
+    if (q->kind == PEER_CLIENT && q->has_inviter_name &&
+        cm_name_equal(&q->inviter_name, &inviter->name)) {
+      (*all)++;
+      *pending += q->state != PEER_ACTIVE;
+    }
+  }
 }
 
 static const char *on_add_broker_client(cm_peer *p, const cm_node_message *m) {
@@ -181,10 +184,14 @@ static const char *on_add_broker_client(cm_peer *p, const cm_node_message *m) {
   pthread_mutex_lock(&ctl.mu);
   const char *err = NULL;
   bool ignore = false;
+  size_t all, pending;
+  count_clients_locked(p, &all, &pending);
   if (!ctl.is_broker || p->isolated)
     err = "unexpected ADD_BROKER_CLIENT";
-  else if (pending_clients_locked(p) >= CM_MAX_PENDING_CLIENTS_PER_PEER)
+  else if (pending >= CM_MAX_PENDING_CLIENTS_PER_PEER)
     err = "ADD_BROKER_CLIENT: too many clients announced that never connected";
+  else if (all >= CM_MAX_CLIENTS_PER_PEER)
+    err = "ADD_BROKER_CLIENT: too many clients announced";
   /* A name we know is the invitee's lie (or a collision), not necessarily
    * its inviter's: the client is refused and the inviter kept. */
   else if (cm_name_equal(client, &ctl.name) || peer_find_locked(client))
@@ -280,6 +287,7 @@ static cm_peer *broker_record_locked(const cm_node_name *broker, const char **er
   }
   if (q) {
     q->kind = PEER_BROKER;
+    ctl.num_introductions--; /* counted as an introduction when made */
   } else if (!(q = peer_new_locked(PEER_BROKER, PEER_AWAIT_CONNECTION))) {
     *err = "ACCEPT_BROKER_CLIENT: out of memory";
   } else if (!peer_set_name_locked(q, broker)) {
@@ -433,7 +441,10 @@ static const char *on_introduce(cm_peer *p, const cm_node_message *m, cm_platfor
 static const char *on_broadcast_event(cm_peer *p, const cm_node_message *m) {
   const cm_node_name *origin = &m->u.broadcast_event.origin;
   pthread_mutex_lock(&ctl.mu);
-  bool ok = !p->isolated && (ctl.is_broker ? cm_name_equal(origin, &p->name) : p == ctl.broker);
+  /* An isolated peer may announce its own ports only, and is not relayed. */
+  bool own = cm_name_equal(origin, &p->name);
+  bool ok = p->isolated ? own : (ctl.is_broker ? own : p == ctl.broker);
+  bool relay = ctl.is_broker && !p->isolated;
   pthread_mutex_unlock(&ctl.mu);
   if (!ok)
     return "unexpected BROADCAST_EVENT";
@@ -449,7 +460,7 @@ static const char *on_broadcast_event(cm_peer *p, const cm_node_message *m) {
   }
   if (cm_node_accept_event(ctl.node, origin, ev) == MOJO_RESULT_DATA_LOSS)
     return "BROADCAST_EVENT: refused by the ports layer";
-  if (!ctl.is_broker)
+  if (!relay)
     return NULL;
   cm_node_message_buffer buf;
   if (ENCODE(cm_node_message_encode_broadcast_event(&buf, origin, m->u.broadcast_event.event,

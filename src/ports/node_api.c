@@ -125,7 +125,10 @@ MojoResult cm_node_allow_port_merge(cm_node *node, const cm_port_ref *ref,
     return MOJO_RESULT_INVALID_ARGUMENT;
   pthread_mutex_lock(&node->lock);
   MojoResult rv = MOJO_RESULT_INVALID_ARGUMENT;
-  if (ref->port->state == CM_PORT_RECEIVING || ref->port->state == CM_PORT_UNINITIALIZED) {
+  if (from && cm_node_is_lost(node, from)) {
+    /* Its loss was handled already: nothing would ever undo the wait. */
+    rv = MOJO_RESULT_FAILED_PRECONDITION;
+  } else if (ref->port->state == CM_PORT_RECEIVING || ref->port->state == CM_PORT_UNINITIALIZED) {
     ref->port->pending_merge_peer = true;
     ref->port->pending_merge_node = from ? *from : (cm_node_name){0, 0};
     rv = MOJO_RESULT_OK;
@@ -305,10 +308,10 @@ MojoResult cm_node_close_port(cm_node *node, const cm_port_ref *ref) {
   return rv;
 }
 
-MojoResult cm_node_merge_ports(cm_node *node, const cm_port_ref *ref,
-                               const cm_node_name *dest_node, const cm_port_name *dest_port) {
-  if (!node || !port_of(node, ref) || !dest_node || !dest_port ||
-      !cm_name_is_valid(dest_node) || !cm_name_is_valid(dest_port))
+MojoResult cm_node_merge_ports(cm_node *node, const cm_port_ref *ref, const cm_node_name *dest_node,
+                               const cm_port_name *dest_port) {
+  if (!node || !port_of(node, ref) || !dest_node || !dest_port || !cm_name_is_valid(dest_node) ||
+      !cm_name_is_valid(dest_port))
     return MOJO_RESULT_INVALID_ARGUMENT;
   cm_op op;
   lock(node, &op);

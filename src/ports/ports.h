@@ -289,7 +289,8 @@ MojoResult cm_node_merge_local_ports(cm_node *node, const cm_port_ref *a, const 
  * so a peer cannot hijack ports whose names it knows. If `from` is lost
  * before its MergePort arrives, cm_node_lost_connection_to_node() closes
  * the port (its peer sees closure). INVALID_ARGUMENT when the port is not
- * receiving or uninitialized. */
+ * receiving or uninitialized; FAILED_PRECONDITION when `from` was reported
+ * lost already (the caller closes the port: no merge can come). */
 MojoResult cm_node_allow_port_merge(cm_node *node, const cm_port_ref *port,
                                     const cm_node_name *from);
 
