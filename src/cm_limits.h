@@ -143,12 +143,19 @@
 #define CM_MAX_PEERS_PER_NODE 4096u
 
 /* Clients one node may announce to the broker (ADD_BROKER_CLIENT) that
- * have not connected yet: 64. Each costs the broker a record and a socket
+ * have not connected yet: 16. Each costs the broker a record and a socket
  * until the client says HELLO; a node inviting more children than this at
  * once is unusual, and one announcing names that never connect is
  * flooding. Past it the announcing node's connection is dropped; the
  * records of its clients that never connected go with it. */
-#define CM_MAX_PENDING_CLIENTS_PER_PEER 64u
+#define CM_MAX_PENDING_CLIENTS_PER_PEER 16u
+
+/* Introductions (a socket each) the broker holds for one node that is not
+ * connected yet: 16, one per node that asks for it meanwhile in any honest
+ * graph that size. Past it a requester hears "unknown". With the bound
+ * above, one announcing node can make the broker hold at most 16 x 16
+ * sockets for clients that never connect. */
+#define CM_MAX_QUEUED_INTRODUCTIONS 16u
 
 /* What one connection holds while it is not active yet (waiting for its
  * handshake or an introduction): the same byte bound as a connection's write

@@ -215,7 +215,7 @@ void peer_activate_locked(cm_peer *p) {
   p->state = PEER_ACTIVE;
   queued_frame *q = p->queue_head;
   p->queue_head = p->queue_tail = NULL;
-  p->queued_bytes = p->queued_fds = 0;
+  p->queued_bytes = p->queued_fds = p->queued_introductions = 0;
   /* Under ctl.mu, so a sender that sees ACTIVE writes after these. */
   for (queued_frame *f = q; f; f = f->next) {
     peer_send_now(p, f->bytes, f->num_bytes, f->fds, f->num_fds);

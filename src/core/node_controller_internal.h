@@ -59,6 +59,7 @@ struct cm_peer {
   cm_node_name token; /* invitation token */
   queued_frame *queue_head, *queue_tail;
   size_t queued_bytes, queued_fds; /* in the queue, bounded (cm_limits.h) */
+  size_t queued_introductions;     /* INTRODUCE halves in the queue */
   bool overflowed;                  /* past the bounds: being dropped */
   cm_attachment *attachments;  /* PEER_INVITEE: pipes not merged yet */
   pending_merge *merges;       /* PEER_INVITER: before ACCEPT_INVITEE */

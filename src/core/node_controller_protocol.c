@@ -384,14 +384,22 @@ static const char *on_request_introduction(cm_peer *p, const cm_node_message *m)
   cm_peer *q = peer_find_locked(target);
   if (q && q->isolated)
     q = NULL;
+  /* A node not connected yet holds its introductions (a socket each) until
+   * it is: only so many. Past that the requester hears "unknown", as for a
+   * node that is not there, so requests cannot pile up sockets here. */
+  if (q && q->state != PEER_ACTIVE && q->queued_introductions >= CM_MAX_QUEUED_INTRODUCTIONS)
+    q = NULL;
   bool paired = q && cm_platform_channel_create_pair(&x, &y) == MOJO_RESULT_OK;
   /* Both halves back to back, so both nodes see introductions in the same
    * order (node-protocol.md, type 11). */
   if (ENCODE(cm_node_message_encode_introduce(&buf, target, paired)))
     peer_send_locked(p, buf.bytes, buf.size, &x, paired ? 1 : 0);
   cm_node_message_buffer_free(&buf);
-  if (paired && ENCODE(cm_node_message_encode_introduce(&buf, &p->name, true)))
+  if (paired && ENCODE(cm_node_message_encode_introduce(&buf, &p->name, true))) {
+    if (q->state != PEER_ACTIVE)
+      q->queued_introductions++;
     peer_send_locked(q, buf.bytes, buf.size, &y, 1);
+  }
   cm_node_message_buffer_free(&buf);
   pthread_mutex_unlock(&ctl.mu);
   cm_platform_handle_close(&x);

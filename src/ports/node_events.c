@@ -7,9 +7,20 @@
 #include "ports_internal.h"
 
 MojoResult cm_route_bind_ports(cm_op *op, const cm_node_name *from, cm_event *ev) {
+  /* A message carrying the very port it is addressed to would be queued
+   * inside that port, which nothing could then ever read or close (the
+   * port, its messages and their handles would outlive everything): no
+   * honest node sends one. */
   for (size_t i = 0; i < ev->u.user.num_ports; i++) {
-    MojoResult rv = cm_route_accept_port(op, from, &ev->u.user.ports[i],
-                                         &ev->u.user.descriptors[i]);
+    if (cm_name_equal(&ev->u.user.ports[i], &ev->port_name)) {
+      ev->u.user.num_ports = 0;
+      cm_op_destroy_later(op, ev);
+      return MOJO_RESULT_DATA_LOSS;
+    }
+  }
+  for (size_t i = 0; i < ev->u.user.num_ports; i++) {
+    MojoResult rv =
+        cm_route_accept_port(op, from, &ev->u.user.ports[i], &ev->u.user.descriptors[i]);
     if (rv != MOJO_RESULT_OK) {
       for (size_t j = 0; j < i; j++) {
         cm_port *p = cm_node_lookup(op->node, &ev->u.user.ports[j]);
@@ -143,8 +154,7 @@ static void retarget_past_proxy(cm_op *op, cm_port *port, cm_event *ev) {
 /* The port a proxy forwards to is gone (cm_route_tell_prev_gone): nothing
  * it holds or will receive can be delivered any more, so it goes, and the
  * proxy before it hears the same. Only the node of that port may say so. */
-static MojoResult on_peer_gone(cm_op *op, cm_port *port, const cm_node_name *from,
-                               cm_event *ev) {
+static MojoResult on_peer_gone(cm_op *op, cm_port *port, const cm_node_name *from, cm_event *ev) {
   const cm_node_name *gone_node = &ev->u.observe_proxy.proxy_node;
   bool is_peer = cm_name_equal(gone_node, from) && cm_name_equal(&port->peer_node, gone_node) &&
                  cm_name_equal(&port->peer_port, &ev->u.observe_proxy.proxy_port);
@@ -268,8 +278,7 @@ static MojoResult on_observe_closure(cm_op *op, cm_port *port, cm_event *ev) {
   return MOJO_RESULT_OK;
 }
 
-static MojoResult on_merge_port(cm_op *op, cm_port *port, const cm_node_name *from,
-                                cm_event *ev) {
+static MojoResult on_merge_port(cm_op *op, cm_port *port, const cm_node_name *from, cm_event *ev) {
   cm_port_name new_name = ev->u.merge.new_port;
   cm_port_descriptor desc = ev->u.merge.descriptor;
   cm_op_destroy_later(op, ev);
@@ -358,24 +367,24 @@ static MojoResult on_update_previous_peer(cm_op *op, cm_port *port, cm_event *ev
 
 MojoResult cm_route_dispatch(cm_op *op, cm_port *port, const cm_node_name *from, cm_event *ev) {
   switch (ev->type) {
-  case CM_EVENT_USER_MESSAGE:
-    return on_user_message(op, port, ev);
-  case CM_EVENT_PORT_ACCEPTED:
-    return on_port_accepted(op, port, from, ev);
-  case CM_EVENT_OBSERVE_PROXY:
-    return on_observe_proxy(op, port, from, ev);
-  case CM_EVENT_OBSERVE_PROXY_ACK:
-    return on_observe_proxy_ack(op, port, ev);
-  case CM_EVENT_OBSERVE_CLOSURE:
-    return on_observe_closure(op, port, ev);
-  case CM_EVENT_MERGE_PORT:
-    return on_merge_port(op, port, from, ev);
-  case CM_EVENT_USER_MESSAGE_READ_ACK_REQUEST:
-    return on_ack_request(op, port, ev);
-  case CM_EVENT_USER_MESSAGE_READ_ACK:
-    return on_ack(op, port, ev);
-  case CM_EVENT_UPDATE_PREVIOUS_PEER:
-    return on_update_previous_peer(op, port, ev);
+    case CM_EVENT_USER_MESSAGE:
+      return on_user_message(op, port, ev);
+    case CM_EVENT_PORT_ACCEPTED:
+      return on_port_accepted(op, port, from, ev);
+    case CM_EVENT_OBSERVE_PROXY:
+      return on_observe_proxy(op, port, from, ev);
+    case CM_EVENT_OBSERVE_PROXY_ACK:
+      return on_observe_proxy_ack(op, port, ev);
+    case CM_EVENT_OBSERVE_CLOSURE:
+      return on_observe_closure(op, port, ev);
+    case CM_EVENT_MERGE_PORT:
+      return on_merge_port(op, port, from, ev);
+    case CM_EVENT_USER_MESSAGE_READ_ACK_REQUEST:
+      return on_ack_request(op, port, ev);
+    case CM_EVENT_USER_MESSAGE_READ_ACK:
+      return on_ack(op, port, ev);
+    case CM_EVENT_UPDATE_PREVIOUS_PEER:
+      return on_update_previous_peer(op, port, ev);
   }
   cm_op_drop(op, ev);
   return MOJO_RESULT_DATA_LOSS;

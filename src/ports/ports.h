@@ -298,6 +298,7 @@ MojoResult cm_node_allow_port_merge(cm_node *node, const cm_port_ref *port,
  * OK: processed, or dropped because it arrived late (its port is gone).
  * NOT_FOUND: an event that needs its port found none (harmless).
  * DATA_LOSS: an event no honest node sends (a replayed control number, a
+ * user message carrying the port it is addressed to, a
  * carried port whose name collides with one of ours or whose referring node
  * is not `from`, a merge into a port not allowed to merge, ...); the embedder
  * may treat it as a reason to drop the connection to `from`. */

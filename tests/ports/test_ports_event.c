@@ -65,34 +65,34 @@ static cm_event *sample_event(cm_event_type type) {
   bool ordered = type != CM_EVENT_PORT_ACCEPTED && type != CM_EVENT_MERGE_PORT;
   ev = cm_event_new(type, &target, ordered ? &from : NULL, ordered ? 9 : CM_SEQ_INVALID);
   switch (type) {
-  case CM_EVENT_OBSERVE_PROXY:
-    ev->u.observe_proxy.proxy_node = name_of(1, 2);
-    ev->u.observe_proxy.proxy_port = name_of(3, 4);
-    ev->u.observe_proxy.target_node = name_of(5, 6);
-    ev->u.observe_proxy.target_port = name_of(7, 8);
-    break;
-  case CM_EVENT_OBSERVE_PROXY_ACK:
-    ev->u.observe_proxy_ack.last_seq = CM_SEQ_INVALID;
-    break;
-  case CM_EVENT_OBSERVE_CLOSURE:
-    ev->u.observe_closure.last_seq = 42;
-    break;
-  case CM_EVENT_MERGE_PORT:
-    ev->u.merge.new_port = name_of(9, 10);
-    ev->u.merge.descriptor = sample_descriptor(7);
-    break;
-  case CM_EVENT_USER_MESSAGE_READ_ACK_REQUEST:
-    ev->u.ack_request.seq_to_ack = 12;
-    break;
-  case CM_EVENT_USER_MESSAGE_READ_ACK:
-    ev->u.ack.seq_acked = 13;
-    break;
-  case CM_EVENT_UPDATE_PREVIOUS_PEER:
-    ev->u.update_prev.new_node = name_of(11, 12);
-    ev->u.update_prev.new_port = name_of(13, 14);
-    break;
-  default:
-    break;
+    case CM_EVENT_OBSERVE_PROXY:
+      ev->u.observe_proxy.proxy_node = name_of(1, 2);
+      ev->u.observe_proxy.proxy_port = name_of(3, 4);
+      ev->u.observe_proxy.target_node = name_of(5, 6);
+      ev->u.observe_proxy.target_port = name_of(7, 8);
+      break;
+    case CM_EVENT_OBSERVE_PROXY_ACK:
+      ev->u.observe_proxy_ack.last_seq = CM_SEQ_INVALID;
+      break;
+    case CM_EVENT_OBSERVE_CLOSURE:
+      ev->u.observe_closure.last_seq = 42;
+      break;
+    case CM_EVENT_MERGE_PORT:
+      ev->u.merge.new_port = name_of(9, 10);
+      ev->u.merge.descriptor = sample_descriptor(7);
+      break;
+    case CM_EVENT_USER_MESSAGE_READ_ACK_REQUEST:
+      ev->u.ack_request.seq_to_ack = 12;
+      break;
+    case CM_EVENT_USER_MESSAGE_READ_ACK:
+      ev->u.ack.seq_acked = 13;
+      break;
+    case CM_EVENT_UPDATE_PREVIOUS_PEER:
+      ev->u.update_prev.new_node = name_of(11, 12);
+      ev->u.update_prev.new_port = name_of(13, 14);
+      break;
+    default:
+      break;
   }
   return ev;
 }
@@ -128,14 +128,12 @@ static void test_serialization_round_trip(void **state) {
       assert_int_equal(cm_event_num_ports(back), 3);
       assert_true(cm_name_equal(&cm_event_ports(back)[2], &cm_event_ports(ev)[2]));
       cm_event *with_payload = NULL;
-      assert_int_equal(cm_event_deserialize(bytes, len + 8, &with_payload, &used),
-                       MOJO_RESULT_OK);
+      assert_int_equal(cm_event_deserialize(bytes, len + 8, &with_payload, &used), MOJO_RESULT_OK);
       assert_int_equal(used, len);
       cm_event_destroy(with_payload);
     } else {
       cm_event *extra = NULL;
-      assert_int_equal(cm_event_deserialize(bytes, len + 8, &extra, &used),
-                       MOJO_RESULT_DATA_LOSS);
+      assert_int_equal(cm_event_deserialize(bytes, len + 8, &extra, &used), MOJO_RESULT_DATA_LOSS);
     }
     /* Every truncation is refused. */
     for (size_t cut = 0; cut < len; cut++) {
@@ -171,8 +169,7 @@ static void expect_refused(cm_event_type type, size_t offset, uint64_t value, si
   cm_event *out = NULL;
   size_t used;
   if (cm_event_deserialize(bytes, len, &out, &used) != MOJO_RESULT_DATA_LOSS)
-    fail_msg("type %d: byte %zu = %llu was accepted", (int)type, offset,
-             (unsigned long long)value);
+    fail_msg("type %d: byte %zu = %llu was accepted", (int)type, offset, (unsigned long long)value);
   free(bytes);
   cm_event_destroy(ev);
 }
@@ -180,33 +177,33 @@ static void expect_refused(cm_event_type type, size_t offset, uint64_t value, si
 static void test_serialization_rejects_malformed(void **state) {
   (void)state;
   /* Header: type, reserved, target, sender, control number. */
-  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 0, 9, 4);          /* unknown type */
+  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 0, 9, 4); /* unknown type */
   expect_refused(CM_EVENT_OBSERVE_CLOSURE, 0, 0xffffffff, 4);
-  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 4, 1, 4);          /* reserved */
-  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 8, 0, 16);         /* no target */
-  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 24, 0, 16);        /* no sender */
-  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 40, 0, 8);         /* control 0 */
+  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 4, 1, 4);   /* reserved */
+  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 8, 0, 16);  /* no target */
+  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 24, 0, 16); /* no sender */
+  expect_refused(CM_EVENT_OBSERVE_CLOSURE, 40, 0, 8);  /* control 0 */
   expect_refused(CM_EVENT_OBSERVE_CLOSURE, 40, CM_SEQ_INVALID, 8);
-  expect_refused(CM_EVENT_PORT_ACCEPTED, 40, 3, 8);           /* unordered + number */
-  expect_refused(CM_EVENT_PORT_ACCEPTED, 24, 5, 8);           /* unordered + sender */
+  expect_refused(CM_EVENT_PORT_ACCEPTED, 40, 3, 8); /* unordered + number */
+  expect_refused(CM_EVENT_PORT_ACCEPTED, 24, 5, 8); /* unordered + sender */
   expect_refused(CM_EVENT_OBSERVE_CLOSURE, 48, CM_SEQ_INVALID, 8);
   /* User message: seq, count, reserved, descriptors, names. */
-  expect_refused(CM_EVENT_USER_MESSAGE, 48, 0, 8);            /* seq 0 */
-  expect_refused(CM_EVENT_USER_MESSAGE, 56, 4, 4);            /* count > bytes */
+  expect_refused(CM_EVENT_USER_MESSAGE, 48, 0, 8); /* seq 0 */
+  expect_refused(CM_EVENT_USER_MESSAGE, 56, 4, 4); /* count > bytes */
   expect_refused(CM_EVENT_USER_MESSAGE, 56, CM_PORTS_MAX_PORTS_PER_EVENT + 1, 4);
   expect_refused(CM_EVENT_USER_MESSAGE, 56, 0xffffffff, 4);
-  expect_refused(CM_EVENT_USER_MESSAGE, 60, 1, 4);            /* reserved */
-  expect_refused(CM_EVENT_USER_MESSAGE, 64, 0, 16);           /* descriptor peer node */
-  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 48, 0, 16);      /* referring port */
-  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 64, 0, 8);       /* next to send 0 */
+  expect_refused(CM_EVENT_USER_MESSAGE, 60, 1, 4);       /* reserved */
+  expect_refused(CM_EVENT_USER_MESSAGE, 64, 0, 16);      /* descriptor peer node */
+  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 48, 0, 16); /* referring port */
+  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 64, 0, 8);  /* next to send 0 */
   expect_refused(CM_EVENT_USER_MESSAGE, 64 + 72, CM_SEQ_INVALID, 8);
-  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 88, 2, 1);       /* peer_closed 2 */
-  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 89, 1, 1);       /* padding */
-  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 3 * 96, 0, 16);  /* new port name */
+  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 88, 2, 1);      /* peer_closed 2 */
+  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 89, 1, 1);      /* padding */
+  expect_refused(CM_EVENT_USER_MESSAGE, 64 + 3 * 96, 0, 16); /* new port name */
   /* Bodies. */
-  expect_refused(CM_EVENT_OBSERVE_PROXY, 48, 0, 16);          /* proxy node */
-  expect_refused(CM_EVENT_OBSERVE_PROXY, 96, 0, 16);          /* target port */
-  expect_refused(CM_EVENT_MERGE_PORT, 48, 0, 16);             /* new port */
+  expect_refused(CM_EVENT_OBSERVE_PROXY, 48, 0, 16); /* proxy node */
+  expect_refused(CM_EVENT_OBSERVE_PROXY, 96, 0, 16); /* target port */
+  expect_refused(CM_EVENT_MERGE_PORT, 48, 0, 16);    /* new port */
   expect_refused(CM_EVENT_MERGE_PORT, 64 + 88, 7, 1);
   expect_refused(CM_EVENT_UPDATE_PREVIOUS_PEER, 48, 0, 16);
   expect_refused(CM_EVENT_UPDATE_PREVIOUS_PEER, 64, 0, 16);
@@ -284,6 +281,18 @@ static void test_hostile_events(void **state) {
   }
   net_pump();
   assert_true(cm_node_num_ports(n) > 2); /* the stranger's ports, buffered */
+  /* A message carrying the port it is addressed to (which does not exist
+   * yet: binding would create it, with the message queued inside it for
+   * ever) is refused before any port is made. */
+  size_t before = cm_node_num_ports(n);
+  cm_event *self = sample_event(CM_EVENT_USER_MESSAGE);
+  self->port_name = name_of(0x7777, 1);
+  self->u.user.ports[0] = self->port_name;
+  for (int i = 0; i < 3; i++)
+    self->u.user.descriptors[i].referring_node = stranger;
+  assert_int_equal(cm_node_accept_event(n, &stranger, self), MOJO_RESULT_DATA_LOSS);
+  net_pump();
+  assert_int_equal(cm_node_num_ports(n), before);
   /* A replayed (already processed) control number is refused. */
   assert_int_equal(cm_node_send_user_message(n, &a, net_msg("still", 0)), MOJO_RESULT_OK);
   net_expect(0, &b, "still");
@@ -312,8 +321,8 @@ static void test_notices(void **state) {
   cm_port_ref a, b;
   assert_int_equal(cm_node_create_port_pair(n, &a, &b), MOJO_RESULT_OK);
   for (int kind = 0; kind < 3; kind++) {
-    cm_event *ev = cm_event_new(CM_EVENT_OBSERVE_PROXY, kind ? &a.name : NULL, NULL,
-                                CM_SEQ_INVALID);
+    cm_event *ev =
+        cm_event_new(CM_EVENT_OBSERVE_PROXY, kind ? &a.name : NULL, NULL, CM_SEQ_INVALID);
     ev->u.observe_proxy.proxy_node = kind == 2 ? stranger : *cm_node_get_name(n);
     ev->u.observe_proxy.proxy_port = b.name;
     size_t len, used;

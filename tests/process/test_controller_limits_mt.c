@@ -57,6 +57,7 @@
 
 #include <poll.h>
 
+#include "cm_limits.h"
 #include "core/node_controller_internal.h"
 #include "core/node_message.h"
 #include "ports/ports_internal.h"
@@ -187,8 +188,10 @@ static void raw_join(int sock, const cm_node_name *name, uint8_t *buf, size_t ca
 
 /* ------------------------------------------- flooder (child of the broker) */
 
-#define FLOOD_CLIENTS 32
-#define FLOOD_INTRODUCTIONS 64
+/* As many unconnected clients as one node may announce, and more
+ * introductions to one of them than the broker holds for it. */
+#define FLOOD_CLIENTS ((int)CM_MAX_PENDING_CLIENTS_PER_PEER)
+#define FLOOD_INTRODUCTIONS (4 * (int)CM_MAX_QUEUED_INTRODUCTIONS)
 
 static int child_raw_flooder(int argc, char **argv) {
   int sock = raw_endpoint(argc, argv);
