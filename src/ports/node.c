@@ -124,24 +124,52 @@ void cm_node_erase_port(cm_op *op, cm_port *port) {
   cm_port_release(port); /* the table's reference */
 }
 
-/* The set of lost nodes is small (nodes this one was connected to and lost)
- * and consulted only when a route changes, so a plain array will do. */
+/* The set of lost nodes: an open-addressing set of names, grown at half
+ * load, hashed with the node's random key. It is consulted on every route
+ * change, and a peer can make it grow (each connection that ends, each
+ * unknown node an event names, adds a name), so a lookup must not cost
+ * more as it grows. The all-zero name marks an empty slot (never lost). */
+static size_t lost_slot(const cm_node *node, const cm_node_name *n) {
+  uint64_t h = (n->v1 ^ node->hash_k1) * 0x9e3779b97f4a7c15ull;
+  h ^= (n->v2 ^ node->hash_k0) + (h >> 29);
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 32;
+  return (size_t)h & (node->cap_lost - 1);
+}
+
+static void lost_insert(cm_node *node, const cm_node_name *name) {
+  size_t i = lost_slot(node, name);
+  while (cm_name_is_valid(&node->lost[i]))
+    i = (i + 1) & (node->cap_lost - 1);
+  node->lost[i] = *name;
+}
+
 void cm_node_note_lost(cm_node *node, const cm_node_name *name) {
-  if (cm_node_is_lost(node, name))
+  if (!cm_name_is_valid(name) || cm_node_is_lost(node, name))
     return;
-  if (node->num_lost == node->cap_lost) {
-    size_t cap = node->cap_lost ? node->cap_lost * 2 : 8;
-    cm_node_name *n = realloc(node->lost, cap * sizeof(*n));
+  if ((node->num_lost + 1) * 2 > node->cap_lost) {
+    size_t old_cap = node->cap_lost;
+    cm_node_name *old = node->lost;
+    size_t cap = old_cap ? old_cap * 2 : 16;
+    cm_node_name *n = calloc(cap, sizeof(*n));
     if (!n)
       cm_ports_out_of_memory();
     node->lost = n;
     node->cap_lost = cap;
+    for (size_t i = 0; i < old_cap; i++)
+      if (cm_name_is_valid(&old[i]))
+        lost_insert(node, &old[i]);
+    free(old);
   }
-  node->lost[node->num_lost++] = *name;
+  lost_insert(node, name);
+  node->num_lost++;
 }
 
 bool cm_node_is_lost(const cm_node *node, const cm_node_name *name) {
-  for (size_t i = 0; i < node->num_lost; i++) {
+  if (!node->cap_lost)
+    return false;
+  for (size_t i = lost_slot(node, name); cm_name_is_valid(&node->lost[i]);
+       i = (i + 1) & (node->cap_lost - 1)) {
     if (cm_name_equal(&node->lost[i], name))
       return true;
   }

@@ -207,7 +207,7 @@ struct cm_node {
   size_t num_buckets; /* power of two */
   size_t num_ports;
   uint64_t hash_k0, hash_k1; /* per-node random hash key */
-  cm_node_name *lost;         /* (lock) nodes reported lost, for late routes */
+  cm_node_name *lost;         /* (lock) nodes reported lost: a hash set (node.c) */
   size_t num_lost, cap_lost;
   cm_node_dead_port *dead;    /* (lock) ports announced dead (hash set) */
   size_t num_dead, cap_dead;
