@@ -40,7 +40,11 @@ struct cm_io_loop {
   pthread_cond_t dispatch_done;
 
   posted_closure *closures_head, *closures_tail;
-  cm_io_watch *zombies;     /* removed while a driver may still see them */
+  cm_io_watch *zombies; /* removed while a driver may still see them */
+  /* Hints, written under mu: whether the lists above may be non-empty, so
+   * an iteration with nothing posted or removed takes no lock for them (a
+   * closure posted meanwhile also wakes the poller, so it is not missed). */
+  atomic_bool has_closures, has_zombies;
   cm_io_watch *dispatching; /* the watch whose callback runs now */
   size_t num_watches;
 
@@ -74,15 +78,20 @@ MojoResult cm_io_loop_create(cm_io_loop **out) {
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
   }
   atomic_init(&loop->stop_requested, false);
+  atomic_init(&loop->has_closures, false);
+  atomic_init(&loop->has_zombies, false);
   *out = loop;
   return MOJO_RESULT_OK;
 }
 
 /* Runs every closure posted so far, in order, with no lock held. */
 static void run_closures(cm_io_loop *loop) {
+  if (!atomic_load_explicit(&loop->has_closures, memory_order_acquire))
+    return;
   pthread_mutex_lock(&loop->mu);
   posted_closure *c = loop->closures_head;
   loop->closures_head = loop->closures_tail = NULL;
+  atomic_store_explicit(&loop->has_closures, false, memory_order_relaxed);
   pthread_mutex_unlock(&loop->mu);
   while (c) {
     posted_closure *next = c->next;
@@ -93,9 +102,12 @@ static void run_closures(cm_io_loop *loop) {
 }
 
 static void free_zombies(cm_io_loop *loop) {
+  if (!atomic_load_explicit(&loop->has_zombies, memory_order_acquire))
+    return;
   pthread_mutex_lock(&loop->mu);
   cm_io_watch *z = loop->zombies;
   loop->zombies = NULL;
+  atomic_store_explicit(&loop->has_zombies, false, memory_order_relaxed);
   pthread_mutex_unlock(&loop->mu);
   while (z) {
     cm_io_watch *next = z->next_zombie;
@@ -151,6 +163,7 @@ MojoResult cm_io_loop_post(cm_io_loop *loop, void (*fn)(void *context), void *co
   else
     loop->closures_head = c;
   loop->closures_tail = c;
+  atomic_store_explicit(&loop->has_closures, true, memory_order_release);
   pthread_mutex_unlock(&loop->mu);
   cm_platform_poller_wake(loop->poller);
   return MOJO_RESULT_OK;
@@ -206,7 +219,7 @@ static void iterate(cm_io_loop *loop, int64_t timeout_us) {
 
 static bool claim_driver(cm_io_loop *loop) {
   pthread_mutex_lock(&loop->mu);
-  bool ok = !loop->driven;
+  bool ok = !loop->driven && !loop->thread_running;
   if (ok) {
     loop->driven = true;
     loop->driver = pthread_self();
@@ -224,10 +237,7 @@ static void release_driver(cm_io_loop *loop) {
 MojoResult cm_io_loop_run_once(cm_io_loop *loop, int64_t timeout_us) {
   if (!loop)
     return MOJO_RESULT_INVALID_ARGUMENT;
-  pthread_mutex_lock(&loop->mu);
-  bool busy = loop->thread_running;
-  pthread_mutex_unlock(&loop->mu);
-  if (busy || !claim_driver(loop))
+  if (!claim_driver(loop))
     return MOJO_RESULT_FAILED_PRECONDITION;
   iterate(loop, timeout_us);
   release_driver(loop);
@@ -375,6 +385,7 @@ void cm_io_loop_unwatch(cm_io_watch *w) {
   if (keep) {
     w->next_zombie = loop->zombies;
     loop->zombies = w;
+    atomic_store_explicit(&loop->has_zombies, true, memory_order_release);
   }
   pthread_mutex_unlock(&loop->mu);
   if (!keep)

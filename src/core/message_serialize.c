@@ -150,8 +150,8 @@ MojoResult cm_message_serialize_for_transport_ex(cm_message *m, const cm_port_na
      * headroom must not leak this process's memory. */
     if (s.bytes)
       memset(s.bytes, 0, (size_t)num_bytes - (payload_apart ? 0 : m->payload_size));
-    s.handles = calloc(num_handles ? num_handles : 1, sizeof(*s.handles));
-    if (!s.bytes || !s.handles)
+    s.handles = num_handles ? calloc(num_handles, sizeof(*s.handles)) : NULL;
+    if (!s.bytes || (num_handles && !s.handles))
       rv = MOJO_RESULT_RESOURCE_EXHAUSTED;
   }
   if (rv == MOJO_RESULT_OK)
