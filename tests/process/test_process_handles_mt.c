@@ -481,7 +481,7 @@ static void test_quotas_and_peer_remote(void **state) {
                    MOJO_RESULT_OK);
   assert_true(usage_of(q, MOJO_QUOTA_TYPE_UNREAD_MESSAGE_COUNT) <= 4);
   /* PEER_REMOTE: on while the peer lives in the child, off once back. */
-  assert_true(pt_signals(ctl) & MOJO_HANDLE_SIGNAL_PEER_REMOTE);
+  assert_int_equal(pt_wait_for(ctl, MOJO_HANDLE_SIGNAL_PEER_REMOTE), MOJO_RESULT_OK);
   MojoHandle x, y;
   assert_int_equal(MojoCreateMessagePipe(NULL, &x, &y), MOJO_RESULT_OK);
   assert_false(pt_signals(x) & MOJO_HANDLE_SIGNAL_PEER_REMOTE);
