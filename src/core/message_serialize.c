@@ -75,8 +75,9 @@ static MojoResult write_message(cm_message *m, uint32_t n, const shape *shapes,
     cm_dispatcher *d = m->dispatchers[i];
     const shape *s = &shapes[i];
     cm_port_name ports[1]; /* every type carries at most one port */
-    if (s->num_ports > 1 ||
-        d->ops->serialize(d, blob, ports, out->handles + handle_index) != MOJO_RESULT_OK)
+    /* No handle array at all when no object has OS handles. */
+    cm_platform_handle *handles = out->handles ? out->handles + handle_index : NULL;
+    if (s->num_ports > 1 || d->ops->serialize(d, blob, ports, handles) != MOJO_RESULT_OK)
       return MOJO_RESULT_INVALID_ARGUMENT;
     handle_index += s->num_handles;
     /* An object that arrived from another node and was never read has no
@@ -275,11 +276,13 @@ static MojoResult materialize(cm_message *m, const uint8_t *p, const entry *entr
   for (uint32_t i = 0; i < n; i++) {
     const entry *e = &entries[i];
     cm_dispatcher *d = NULL;
+    /* handles is NULL when no OS handle came (nothing to offset). */
     MojoResult rv = cm_dispatcher_deserialize(e->type, p + e->blob, e->num_bytes, NULL, 0,
-                                              handles + next, e->num_handles, &d);
+                                              handles ? handles + next : NULL, e->num_handles, &d);
     next += e->num_handles;
     if (rv != MOJO_RESULT_OK) {
-      cm_platform_handles_close(handles + next, num_handles - next);
+      if (handles)
+        cm_platform_handles_close(handles + next, num_handles - next);
       return rv;
     }
     d->in_transit = true; /* attached to a message, as begin_transit leaves it */
