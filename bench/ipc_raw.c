@@ -184,8 +184,9 @@ static int raw_send(raw_conn *c) {
   return 0;
 }
 
-static int raw_serve(const ipc_endpoint *e) {
-  raw_conn *c = raw_open(e);
+/* Echoes until the client closes its end. */
+static int raw_serve_as(const ipc_endpoint *e, bool nested) {
+  raw_conn *c = raw_open_as(e, nested);
   if (!c)
     return -1;
   int r;
@@ -193,6 +194,10 @@ static int raw_serve(const ipc_endpoint *e) {
   }
   raw_close(c);
   return r == 1 ? 0 : -1;
+}
+
+static int raw_serve(const ipc_endpoint *e) {
+  return raw_serve_as(e, false);
 }
 
 static void *raw_connect(const ipc_endpoint *e) {
@@ -225,14 +230,7 @@ const ipc_transport ipc_raw_pingpong = {
  * that hands an application one fd to poll (cmojo's embedder mode, sd-bus,
  * Wayland) pays before doing anything of its own. */
 static int raw_nested_serve(const ipc_endpoint *e) {
-  raw_conn *c = raw_open_as(e, true);
-  if (!c)
-    return -1;
-  int r;
-  while ((r = raw_recv(c)) == 0 && raw_send(c) == 0) {
-  }
-  raw_close(c);
-  return r == 1 ? 0 : -1;
+  return raw_serve_as(e, true);
 }
 
 static void *raw_nested_connect(const ipc_endpoint *e) {
