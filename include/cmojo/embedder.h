@@ -32,14 +32,16 @@ cmojo_initialize_embedded(const struct MojoInitializeOptions* options);
  * Never close it. */
 MOJO_SYSTEM_EXPORT int cmojo_get_fd(void);
 
-/* Does all the work that is ready, without waiting, and returns. Returns OK;
+/* Does the work that is ready, without waiting, and returns (one pass: if
+ * more is left, the fd stays readable and the next call does it). Returns OK;
  * FAILED_PRECONDITION when not in embedder mode, or when called from inside
  * itself (a trap handler) or from two threads at once. */
 MOJO_SYSTEM_EXPORT MojoResult cmojo_process(void);
 
 /* How long the embedder may wait before calling cmojo_process() even if the
- * fd stays quiet, in microseconds: -1 for "no limit" (cmojo has no timers
- * today, so it is -1 unless work is pending, then 0). */
+ * fd stays quiet, in microseconds, or -1 for no limit. cmojo keeps no timers:
+ * everything it has to do makes the fd readable, so this is always -1 today;
+ * a loop that honours it stays correct if a later version adds timers. */
 MOJO_SYSTEM_EXPORT int64_t cmojo_get_timeout_us(void);
 
 #ifdef __cplusplus
