@@ -5,11 +5,10 @@
  * changes them as messages arrive, writers on any thread read them, and
  * close() may claim CLOSED from any thread. Whoever moves the state to
  * CLOSED does the closing (GOODBYE, shutdown, stop watching), so it happens
- * once. `send_mu` guards the encode buffer of cm_node_channel_send_event.
- * `interest_mu` orders the transport's write-readiness wishes (reported
+ * once. `interest_mu` orders the transport's write-readiness wishes (reported
  * under its write lock, from any thread) with start's registration on the
  * loop; inside it only the poller is called. None of them is held while the
- * delegate runs; only send_mu is held across a transport write. */
+ * delegate runs or across a transport write. */
 #include "core/node_channel.h"
 
 #include <pthread.h>
@@ -43,9 +42,6 @@ struct cm_node_channel {
   pthread_mutex_t mu;
   channel_state state;
   uint32_t version;
-
-  pthread_mutex_t send_mu;
-  cm_node_message_buffer send_buf;
 };
 
 static void close_fds(cm_platform_handle *fds, size_t n) {
@@ -205,20 +201,12 @@ MojoResult cm_node_channel_create(cm_io_loop *loop, cm_platform_handle *endpoint
   c->delegate = *delegate;
   c->context = context;
   c->state = STATE_NEW;
-  cm_node_message_buffer_init(&c->send_buf);
   if (pthread_mutex_init(&c->mu, NULL) != 0) {
     free(c);
     cm_platform_handle_close(endpoint);
     return MOJO_RESULT_RESOURCE_EXHAUSTED;
   }
-  if (pthread_mutex_init(&c->send_mu, NULL) != 0) {
-    pthread_mutex_destroy(&c->mu);
-    free(c);
-    cm_platform_handle_close(endpoint);
-    return MOJO_RESULT_RESOURCE_EXHAUSTED;
-  }
   if (pthread_mutex_init(&c->interest_mu, NULL) != 0) {
-    pthread_mutex_destroy(&c->send_mu);
     pthread_mutex_destroy(&c->mu);
     free(c);
     cm_platform_handle_close(endpoint);
@@ -227,7 +215,6 @@ MojoResult cm_node_channel_create(cm_io_loop *loop, cm_platform_handle *endpoint
   MojoResult r = cm_platform_transport_create(endpoint, &kTransportDelegate, c, &c->transport);
   if (r != MOJO_RESULT_OK) {
     pthread_mutex_destroy(&c->interest_mu);
-    pthread_mutex_destroy(&c->send_mu);
     pthread_mutex_destroy(&c->mu);
     free(c);
     return r;
@@ -341,21 +328,25 @@ MojoResult cm_node_channel_send_event(cm_node_channel *c, const void *event, siz
     close_fds(fds, fds ? num_fds : 0);
     return MOJO_RESULT_INVALID_ARGUMENT;
   }
-  pthread_mutex_lock(&c->send_mu);
-  void *event_at = NULL, *payload_at = NULL;
-  MojoResult r = cm_node_message_encode_event(&c->send_buf, event_num_bytes, payload_num_bytes,
-                                              num_handles, num_fds, &event_at, &payload_at);
+  /* Header, body and event in one piece; the user message goes as the
+   * frame's second piece, not copied behind them. */
+  uint8_t local[256];
+  size_t head = CM_NODE_MESSAGE_EVENT_PREFIX_BYTES + event_num_bytes;
+  uint8_t *bytes = head <= sizeof(local) ? local : malloc(head);
+  MojoResult r = bytes ? cm_node_message_write_event_prefix(bytes, event_num_bytes,
+                                                            payload_num_bytes, num_handles, num_fds)
+                       : MOJO_RESULT_RESOURCE_EXHAUSTED;
   if (r != MOJO_RESULT_OK) {
-    pthread_mutex_unlock(&c->send_mu);
+    if (bytes != local)
+      free(bytes);
     close_fds(fds, num_fds);
     return r;
   }
-  if (event_num_bytes)
-    memcpy(event_at, event, event_num_bytes);
-  if (payload_num_bytes)
-    memcpy(payload_at, payload, payload_num_bytes);
-  r = cm_node_channel_write(c, c->send_buf.bytes, c->send_buf.size, fds, num_fds);
-  pthread_mutex_unlock(&c->send_mu);
+  memcpy(bytes + CM_NODE_MESSAGE_EVENT_PREFIX_BYTES, event, event_num_bytes);
+  cm_platform_tail tail = {payload, payload_num_bytes, NULL, 0};
+  r = cm_node_channel_write2(c, bytes, head, &tail, fds, num_fds);
+  if (bytes != local)
+    free(bytes);
   return r;
 }
 
@@ -376,9 +367,7 @@ void cm_node_channel_destroy(cm_node_channel *c) {
    * it nothing refers to the transport or to us. */
   cm_io_loop_unwatch(c->watch);
   cm_platform_transport_destroy(c->transport);
-  cm_node_message_buffer_free(&c->send_buf);
   pthread_mutex_destroy(&c->interest_mu);
-  pthread_mutex_destroy(&c->send_mu);
   pthread_mutex_destroy(&c->mu);
   free(c);
 }

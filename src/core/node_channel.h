@@ -104,10 +104,13 @@ MojoResult cm_node_channel_write2(cm_node_channel *channel, const void *bytes, s
 
 /* Encodes and sends an EVENT: the serialized ports event
  * event[0..event_num_bytes) and the user message payload[0..payload_num_bytes)
- * carrying num_handles Mojo handles, with fds[0..num_fds). Encodes into a
- * buffer of the channel, under a lock that serializes concurrent senders
- * of this channel only. Ownership and results as cm_node_channel_write,
- * plus INVALID_ARGUMENT for what cm_node_message_encode_event refuses. */
+ * carrying num_handles Mojo handles, with fds[0..num_fds). The headers and
+ * the event are laid out on the caller's stack (or heap, for a large
+ * event); the user message goes out from where it is, as the frame's second
+ * piece (cm_node_channel_write2). Ownership and results as
+ * cm_node_channel_write, plus INVALID_ARGUMENT for what
+ * cm_node_message_encode_event refuses and RESOURCE_EXHAUSTED if a large
+ * event finds no memory. */
 MojoResult cm_node_channel_send_event(cm_node_channel *channel, const void *event,
                                       size_t event_num_bytes, const void *payload,
                                       size_t payload_num_bytes, uint32_t num_handles,

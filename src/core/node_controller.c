@@ -7,10 +7,8 @@
  * destroyed with the last reference, on the loop thread (a channel may not
  * be destroyed from its own callbacks, and the last reference may well go
  * inside one). */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cm_limits.h"
 #include "core/message.h"

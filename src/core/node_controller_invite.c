@@ -73,20 +73,16 @@ static MojoResult start(cm_peer *p, cm_platform_handle fd, bool listener) {
   return r;
 }
 
-/* A copy of the caller's endpoint: on failure the original stays theirs,
- * untouched, as the API promises. */
-static MojoResult dup_endpoint(cm_platform_handle endpoint, cm_platform_handle *out) {
-  return cm_platform_handle_duplicate(endpoint, out);
-}
-
 MojoResult cm_node_controller_send_invitation(cm_platform_handle endpoint, bool listener,
                                               cm_attachment **attachments, int64_t pid,
                                               MojoProcessErrorHandler handler,
                                               uintptr_t handler_context, bool isolated,
                                               const char *isolated_name,
                                               uint32_t isolated_name_num_bytes) {
+  /* A copy of the caller's endpoint: on failure the original stays theirs,
+   * untouched, as the API promises. */
   cm_platform_handle fd;
-  MojoResult r = dup_endpoint(endpoint, &fd);
+  MojoResult r = cm_platform_handle_duplicate(endpoint, &fd);
   if (r != MOJO_RESULT_OK)
     return r;
   char *name_copy = NULL;
@@ -155,8 +151,10 @@ MojoResult cm_node_controller_send_invitation(cm_platform_handle endpoint, bool 
 
 MojoResult cm_node_controller_accept_invitation(cm_platform_handle endpoint, bool listener,
                                                 bool isolated, bool leak_endpoint, cm_peer **out) {
+  /* A copy of the caller's endpoint: on failure the original stays theirs,
+   * untouched, as the API promises. */
   cm_platform_handle fd;
-  MojoResult r = dup_endpoint(endpoint, &fd);
+  MojoResult r = cm_platform_handle_duplicate(endpoint, &fd);
   if (r != MOJO_RESULT_OK)
     return r;
   pthread_mutex_lock(&ctl.mu);
